@@ -1,0 +1,52 @@
+/* web.hpp: the endpoint handlers (layer 5). Each takes the request and the
+ * process context and returns a Response; cgi-bin/<endpoint>.cpp only calls
+ * run_endpoint with one of them. Handlers never touch FastCGI, so tests call
+ * them directly. */
+#pragma once
+#include <string>
+
+#include <json/json.h>
+
+#include "calcom_client.hpp"
+#include "config.hpp"
+#include "db.hpp"
+#include "http.hpp"
+#include "session.hpp"
+
+namespace coach::web {
+
+struct Context {
+  const Config& cfg;
+  db::Db& db;
+};
+
+using HandlerFn = Response (*)(Context&, const Request&);
+
+/* Loads the config (or exits naming the bad key), opens the log, and serves
+ * requests with fn. DbError escaping fn becomes 503/500 via the error path. */
+int run_endpoint(const std::string& name, HandlerFn fn);
+
+/* Wraps fn with the DbError -> error response mapping (also used by tests). */
+Response dispatch(Context& ctx, const Request& req, HandlerFn fn);
+
+Response home(Context& ctx, const Request& req);            // GET /
+Response health(Context& ctx, const Request& req);          // GET /healthz
+Response auth(Context& ctx, const Request& req);            // /sign-in, /sign-out
+Response cal_oauth_test(Context& ctx, const Request& req);  // /cal-oauth-test
+Response cal_db_test(Context& ctx, const Request& req);     // /cal-db-test
+Response cal_oauth(Context& ctx, const Request& req);       // /api/cal/oauth/{connect,callback}
+Response cal_coaches(Context& ctx, const Request& req);     // /api/cal/coaches...
+
+/* Helpers shared by handlers. */
+Response method_not_allowed(const Request& req, const std::string& allowed);
+/* Form fields of a POST (urlencoded); 415 for other content types is the caller's call. */
+std::map<std::string, std::string> form_fields(const Request& req);
+bool is_form(const Request& req);
+bool is_json(const Request& req);
+Json::Value exchanges_json(const std::vector<calcom::Exchange>& ex);
+Response json_ok(int status, const Json::Value& data);
+/* Renders a page with the layout context for the signed-in user merged in. */
+Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
+              const std::string& title, Json::Value data, int status = 200);
+
+}  // namespace coach::web

@@ -1,0 +1,88 @@
+/* web_common.cpp: run_endpoint and helpers shared by the handlers. */
+#include <iostream>
+
+#include "fcgi_serve.hpp"
+#include "html.hpp"
+#include "http_client.hpp"
+#include "json_util.hpp"
+#include "log.hpp"
+#include "web.hpp"
+
+namespace coach::web {
+
+Response dispatch(Context& ctx, const Request& req, HandlerFn fn) {
+  try {
+    return fn(ctx, req);
+  } catch (const db::DbError& e) {
+    Error err = db::to_error(e);
+    return respond_error(req, err.http_status, err.code, err.message);
+  }
+}
+
+int run_endpoint(const std::string& name, HandlerFn fn) {
+  const Config cfg = load_config_or_die();
+  log::set_output(cfg.log_file);
+  http_client::global_init();
+  db::Db db(db::settings_from(cfg));
+  Context ctx{cfg, db};
+  fcgi::ServeOptions opts;
+  opts.endpoint = name;
+  return fcgi::serve(opts, [&](const Request& req) { return dispatch(ctx, req, fn); });
+}
+
+Response method_not_allowed(const Request& req, const std::string& allowed) {
+  Response r = respond_error(req, 405, "method_not_allowed", "Method " + req.method + " is not allowed here; use " + allowed);
+  r.headers.emplace_back("Allow", allowed);
+  return r;
+}
+
+bool is_form(const Request& req) {
+  return req.header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+bool is_json(const Request& req) { return req.header("content-type").rfind("application/json", 0) == 0; }
+
+std::map<std::string, std::string> form_fields(const Request& req) {
+  if (!is_form(req)) return {};
+  return parse_urlencoded(req.body);
+}
+
+Json::Value exchanges_json(const std::vector<calcom::Exchange>& ex) {
+  Json::Value arr(Json::arrayValue);
+  for (const auto& e : ex) {
+    Json::Value v;
+    v["method"] = e.method;
+    v["url"] = e.url;
+    std::string hdrs;
+    for (const auto& [k, val] : e.request_headers) hdrs += k + ": " + val + "\n";
+    v["request_headers"] = hdrs;
+    std::string body = e.request_body;
+    if (auto p = json::parse(body); p) body = json::write_pretty(*p);
+    v["request_body"] = body;
+    v["status"] = e.transport_error.empty() ? std::to_string(e.status) : "transport error";
+    v["ok"] = e.transport_error.empty() && e.status >= 200 && e.status < 300;
+    std::string resp = e.transport_error.empty() ? e.response_body : e.transport_error;
+    if (auto p = json::parse(resp); p) resp = json::write_pretty(*p);
+    v["response_body"] = resp;
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.1f", e.elapsed_ms);
+    v["elapsed_ms"] = ms;
+    arr.append(v);
+  }
+  return arr;
+}
+
+Response json_ok(int status, const Json::Value& data) {
+  Json::Value v;
+  v["data"] = data;
+  return json_response(status, json::write(v));
+}
+
+Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
+              const std::string& title, Json::Value data, int status) {
+  Json::Value base = session::page_context(ctx.cfg, req, auth);
+  for (const auto& k : data.getMemberNames()) base[k] = data[k];
+  return html_response(status, html::render_page(tmpl, title, base));
+}
+
+}  // namespace coach::web
