@@ -9,7 +9,7 @@ CXXSTD   := -std=c++17
 WARN     := -Wall -Wextra -Werror -Wno-deprecated-declarations
 DEFS     := -DUSE_OS_TZDB=1
 ifeq ($(BUILD),asan)
-OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT      := -O1 -g -Wno-maybe-uninitialized -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 else
 OPT      := -O2 -g

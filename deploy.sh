@@ -107,7 +107,7 @@ step_build() {
   if [ "${COACH_SKIP_BUILD:-0}" = 1 ]; then say "build: skipped (COACH_SKIP_BUILD=1)"; return; fi
   local log=$RUN/log/build.log
   if ! make -C "$REPO" -j"${COACH_MAKE_JOBS:-2}" BUILD=release >"$log" 2>&1; then
-    log_tail "$log" 60 >&2
+    build_errors "$log" >&2
     die "build: make failed (log: $log)"
   fi
   say "build: ok (build/release)"
@@ -467,7 +467,7 @@ stop_pidfile() {
 }
 
 cmd_stop() {
-  if [ ! -d "$RUN/pid" ]; then say "nothing to stop (no $RUN/pid)"; return 0; fi
+  if ! compgen -G "$RUN/pid/*.pid" >/dev/null; then say "nothing to stop in $RUN"; return 0; fi
   local f name master workers
   # nginx first (no new requests), its workers with it.
   master=$(pidfile_live "$RUN/pid/nginx.pid" nginx)

@@ -220,6 +220,9 @@ Status Db::try_transaction(const std::function<void(Db&)>& fn) {
   }
 }
 
+void thread_init() { sql::mysql::get_mysql_driver_instance()->threadInit(); }
+void thread_end() { sql::mysql::get_mysql_driver_instance()->threadEnd(); }
+
 Error to_error(const std::exception& e) {
   if (const auto* de = dynamic_cast<const DbError*>(&e)) {
     log::error("database error", {{"code", std::to_string(de->code)}, {"what", de->what()}});

@@ -86,6 +86,10 @@ class Db {
   bool in_tx_ = false;
 };
 
+/* Connector/C++ needs these around each extra thread that uses a Db. */
+void thread_init();
+void thread_end();
+
 /* Maps a std::exception thrown while handling a request to an Error. */
 Error to_error(const std::exception& e);
 

@@ -23,6 +23,13 @@ log_tail() {
   tail -n "$n" "$f" | sed 's/^/  | /'
 }
 
+# build_errors LOG: the first compiler errors and the end of a failed build's log.
+build_errors() {
+  say "--- first errors in $1"
+  grep -m 12 -E ': (fatal )?error:|undefined reference|\*\*\*' "$1" | sed 's/^/  | /' || true
+  log_tail "$1" 8
+}
+
 # pid_alive PID [NAME]: the process exists, is not a zombie, and (if NAME is given)
 # its command line mentions NAME, so a recycled pid after a reboot is not mistaken
 # for ours. Zombies matter: PID 1 in containers does not always reap orphans.

@@ -72,7 +72,7 @@ for f in "${files[@]}"; do
   if ! err=$(db <"$f" 2>&1); then
     printf '%s\n' "$err" >&2
     [ ${#done_now[@]} -eq 0 ] || say "migrate: applied ${done_now[*]}"
-    die "migrate: FAILED at ${f#"$COACH_REPO_DIR"/} (not recorded; fix it and re-run)"
+    die "migrate: FAILED at ${f#"$COACH_REPO_DIR"/} (not recorded; statements before the error stay applied, as MariaDB cannot roll back DDL: repair, then re-run)"
   fi
   db -e "INSERT INTO schema_migrations (version, applied_at) VALUES ('$version', UTC_TIMESTAMP())"
   done_now+=("$version")

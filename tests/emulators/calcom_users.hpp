@@ -500,13 +500,14 @@ inline Reply handle_refresh(Call& c) {
   c.st.counters.n_refresh_calls++;
   Json::Value body;
   if (auto err = read_json_body(c, body)) return *err;
-  if (!body["refreshToken"].isString()) {
+  const Json::Value& cbody = body;  // const: operator[] must not insert members
+  if (!cbody["refreshToken"].isString()) {
     Json::Value errors(Json::arrayValue);
-    const Json::Value* shown = body.isMember("refreshToken") ? &body["refreshToken"] : nullptr;
+    const Json::Value* shown = cbody.isMember("refreshToken") ? &cbody["refreshToken"] : nullptr;
     errors.append(validation_error("refreshToken", shown, "isString", "refreshToken must be a string"));
     return validation_reply(c, errors);
   }
-  const std::string token = body["refreshToken"].asString();
+  const std::string token = cbody["refreshToken"].asString();
   const std::string secret = c.header("x-cal-secret-key");
   bool creds_ok = client_id == c.cfg.client_id && !secret.empty() &&
                   coach::crypto::constant_time_equal(secret, c.cfg.client_secret);

@@ -1,0 +1,86 @@
+/* test_support.hpp: helpers for integration tests that talk to the running
+ * stack (make test starts it and exports COACH_CONFIG, COACH_BASE_URL ...). */
+#pragma once
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include <unistd.h>
+
+#include "config.hpp"
+#include "crypto.hpp"
+#include "db.hpp"
+#include "http_client.hpp"
+#include "json_util.hpp"
+
+namespace coach::testing {
+
+inline const Config& cfg() {
+  static Config c = [] {
+    auto r = load_config();
+    if (!r) throw std::runtime_error("integration tests need the stack (run `make test`): " + r.error().message);
+    return *r;
+  }();
+  return c;
+}
+
+inline std::string env_or(const char* k, const std::string& d) {
+  const char* v = std::getenv(k);
+  return v && *v ? v : d;
+}
+
+inline std::string base_url() { return env_or("COACH_BASE_URL", cfg().public_base_url); }
+
+struct Http {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+  Json::Value json() const {
+    auto p = json::parse(body);
+    return p ? *p : Json::Value();
+  }
+};
+
+inline Http http(const std::string& method, const std::string& url,
+                 const std::vector<std::pair<std::string, std::string>>& headers = {}, const std::string& body = "") {
+  http_client::HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.headers = headers;
+  r.body = body;
+  r.timeout_ms = 20000;
+  auto resp = http_client::perform(r);
+  if (!resp) throw std::runtime_error(method + " " + url + ": " + resp.error().message);
+  return Http{resp->status, resp->body, resp->headers};
+}
+
+inline Json::Value emu_state() { return http("GET", cfg().cal_api_base_url + "/_emulator/state").json(); }
+inline int64_t emu_counter(const std::string& name) { return emu_state()["counters"][name].asInt64(); }
+inline Http emu_post(const std::string& path, const std::string& json_body) {
+  return http("POST", cfg().cal_api_base_url + path, {{"Content-Type", "application/json"}}, json_body);
+}
+
+/* A fresh user with a unique e-mail, so tests never collide. */
+inline int64_t create_user(db::Db& db, const std::string& role, const std::string& tz = "Europe/London") {
+  static std::atomic<int> n{0};
+  std::string tag = std::to_string(getpid()) + "-" + std::to_string(++n) + "-" + crypto::random_hex(3);
+  db.exec("INSERT INTO users (clerk_user_id, email, name, role, time_zone) VALUES (?, ?, ?, ?, ?)",
+          {"user_test_" + tag, "t" + tag + "@example.test", "Test " + role + " " + tag, role, tz});
+  return static_cast<int64_t>(db.last_insert_id());
+}
+
+inline std::string clerk_id_of(db::Db& db, int64_t user_id) {
+  return db.query_one("SELECT clerk_user_id FROM users WHERE id = ?", {user_id})->str("clerk_user_id");
+}
+
+/* A session token from the Clerk emulator; extra is merged into the request. */
+inline std::string clerk_token(const std::string& sub, Json::Value extra = Json::Value(Json::objectValue)) {
+  extra["sub"] = sub;
+  auto r = http("POST", cfg().clerk_issuer + "/_emulator/token", {{"Content-Type", "application/json"}},
+                json::write(extra));
+  if (r.status != 200) throw std::runtime_error("clerk emulator token: " + std::to_string(r.status) + " " + r.body);
+  return r.json()["token"].asString();
+}
+
+}  // namespace coach::testing

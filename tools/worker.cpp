@@ -1,0 +1,110 @@
+/* tools/worker.cpp: the background worker. Claims jobs from the jobs table
+ * (SKIP LOCKED, so several workers on several hosts can run), performs them,
+ * and keeps coaches' Cal.com access tokens fresh ahead of expiry.
+ *   worker            run until SIGTERM/SIGINT
+ *   worker --once     one pass (cron on shared hosting), exit 0 */
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+#include <unistd.h>
+
+#include "cal_integration.hpp"
+#include "config.hpp"
+#include "http_client.hpp"
+#include "jobs.hpp"
+#include "json_util.hpp"
+#include "log.hpp"
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+using namespace coach;
+
+/* Performs one job; an Error means "retry later". */
+Status perform(const Config& cfg, db::Db& db, calcom::Client& cal, const jobs::Job& job) {
+  if (job.kind == "onboard_coach") {
+    int64_t uid = json::num(job.payload, "userId");
+    auto r = integration::onboard_coach(cfg, db, cal, uid);
+    if (!r) return r.error();
+    return ok_status();
+  }
+  if (job.kind == "refresh_tokens") {
+    int64_t uid = json::num(job.payload, "userId");
+    auto r = integration::refresh_tokens(cfg, db, cal, uid, integration::RefreshMode::if_needed);
+    if (!r) return r.error();
+    return ok_status();
+  }
+  return make_error(500, "unknown_job", "Unknown job kind '" + job.kind + "'");
+}
+
+/* Queues a refresh for every active integration whose access token expires
+ * within twice the refresh margin; the idempotency key (user + token version)
+ * makes several workers queue it once. */
+void sweep_expiring_tokens(const Config& cfg, db::Db& db) {
+  int64_t horizon = calcom::now_ms() + int64_t(cfg.token_refresh_margin_s) * 2000;
+  for (const auto& r : db.query("SELECT user_id, token_version FROM CalendarIntegration "
+                                "WHERE status = 'active' AND access_expires_at_ms < ? LIMIT 500",
+                                {horizon})) {
+    Json::Value p;
+    p["userId"] = Json::Int64(r.i64("user_id"));
+    jobs::enqueue(db, "refresh_tokens", "refresh:" + r.str("user_id") + ":" + r.str("token_version"), p, 0, 5);
+  }
+}
+
+int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::string& worker_id) {
+  int n = 0;
+  try {
+    sweep_expiring_tokens(cfg, db);
+    for (const auto& job : jobs::claim(db, worker_id, 10)) {
+      ++n;
+      Status s = make_error(500, "internal_error", "not run");
+      try {
+        s = perform(cfg, db, cal, job);
+      } catch (const std::exception& e) {
+        s = make_error(500, "exception", e.what());
+      }
+      if (s) {
+        jobs::complete(db, job, worker_id);
+        log::info("job done", {{"job_id", std::to_string(job.id)}, {"kind", job.kind}});
+      } else {
+        jobs::fail(db, job, worker_id, s.error().code + ": " + s.error().message);
+      }
+    }
+  } catch (const db::DbError& e) {
+    log::error("worker pass failed", {{"code", std::to_string(e.code)}, {"what", e.what()}});
+  }
+  return n;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool once = argc > 1 && std::strcmp(argv[1], "--once") == 0;
+  if (argc > 1 && !once) {
+    std::fprintf(stderr, "usage: worker [--once]\n");
+    return 2;
+  }
+  const Config cfg = load_config_or_die();
+  log::set_output(cfg.log_file);
+  http_client::global_init();
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  const std::string worker_id = std::string(host) + ":" + std::to_string(getpid());
+  db::Db db(db::settings_from(cfg));
+  calcom::Client cal(calcom::settings_from(cfg));
+  log::info("worker started", {{"worker_id", worker_id}, {"once", once ? "yes" : "no"}});
+  if (once) {
+    run_pass(cfg, db, cal, worker_id);
+    return 0;
+  }
+  while (!g_stop) {
+    int n = run_pass(cfg, db, cal, worker_id);
+    // Busy: go again at once; idle: poll every second.
+    for (int i = 0; n == 0 && i < 10 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  log::info("worker stopped", {{"worker_id", worker_id}});
+  return 0;
+}
