@@ -47,6 +47,7 @@ if [ -e "$RUN" ]; then
   rm -rf "$RUN"
 fi
 mkdir -p "$RUN/log/tests"
+: >"$RUN/.coach-run"
 LOGDIR=$RUN/log/tests
 
 # ---- ports: random free ones, so parallel runs and a local stack never collide -

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sys/wait.h>
 
+#include "http.hpp"
 #include "test_support.hpp"
 
 using namespace coach;

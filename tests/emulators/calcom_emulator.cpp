@@ -334,6 +334,19 @@ int main(int argc, char** argv) {
   http.Delete(".*", handler);
   http.Put(".*", handler);
   http.Options(".*", handler);
+  // HTTP/1.1 says a request with neither Content-Length nor chunked encoding
+  // has no body, but httplib 0.11 answers such a POST/PATCH/PUT with 400 (what
+  // `curl -X POST` and libcurl's CUSTOMREQUEST send). Serve those here, before
+  // httplib tries to read a body, as Express would.
+  http.set_pre_routing_handler([&server](const httplib::Request& req, httplib::Response& res) {
+    if ((req.method == "POST" || req.method == "PATCH" || req.method == "PUT" ||
+         req.method == "DELETE") &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      server.serve(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   // Requests httplib rejects before routing (a POST without Content-Length,
   // an oversized body, a bad request line) still get an error envelope.
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
