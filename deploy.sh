@@ -65,6 +65,21 @@ skip() {
   say "$1: skipped (no $2)"
 }
 
+# In strict mode, name every missing piece at once, before anything starts.
+preflight_strict() {
+  [ "${COACH_STRICT:-0}" = 1 ] || return 0
+  local name missing=()
+  for name in "${EMULATORS[@]}"; do
+    is_required "$name" && [ ! -x "$BIN/emulators/$name" ] && missing+=("build/release/emulators/$name")
+  done
+  for name in $(mapped_endpoints); do
+    [ -x "$BIN/cgi-bin/$name" ] || missing+=("build/release/cgi-bin/$name")
+  done
+  [ -x "$BIN/tools/worker" ] || missing+=("build/release/tools/worker")
+  [ -x "$BIN/tools/coachctl" ] || [ -f "$REPO/sql/seed/demo.sql" ] || missing+=("tools/coachctl or sql/seed/demo.sql")
+  [ ${#missing[@]} -eq 0 ] || die "the stack needs: ${missing[*]}"
+}
+
 # ---------------------------------------------------------------- local steps --
 
 prepare_dirs() {
@@ -431,6 +446,7 @@ cmd_local() {
   say "run dir: $RUN"
   step_deps
   step_build
+  preflight_strict
   step_mariadb
   step_migrate
   step_config

@@ -99,7 +99,7 @@ Json::Value to_json(const Integration& i) {
   v["tokenVersion"] = Json::Int64(i.token_version);
   v["refreshCount"] = Json::Int64(i.refresh_count);
   v["lastRefreshedAt"] = i.last_refreshed_at;
-  v["lastError"] = i.last_error;
+  v["lastError"] = i.last_error.empty() ? Json::Value() : Json::Value(i.last_error);
   v["hasTokens"] = i.has_tokens;
   v["accessToken"] = i.access_token_masked;
   v["refreshToken"] = i.refresh_token_masked;

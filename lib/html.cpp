@@ -110,6 +110,7 @@ std::string error_page(int status, const std::string& code, const std::string& m
   ctx["code"] = code;
   ctx["message"] = message;
   ctx["request_id"] = request_id;
+  ctx["sign_in_url"] = "/sign-in";
   try {
     return render_page("error", "Error " + std::to_string(status), ctx);
   } catch (...) {

@@ -45,6 +45,11 @@ bool is_form(const Request& req);
 bool is_json(const Request& req);
 Json::Value exchanges_json(const std::vector<calcom::Exchange>& ex);
 Response json_ok(int status, const Json::Value& data);
+/* The error path for a request whose user is known: JSON for APIs, else the
+ * error page with the signed-in user's top bar. */
+Response error_for(Context& ctx, const Request& req, const session::Auth& auth, int status,
+                   const std::string& code, const std::string& message);
+
 /* Renders a page with the layout context for the signed-in user merged in. */
 Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
               const std::string& title, Json::Value data, int status = 200);

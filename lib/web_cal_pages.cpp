@@ -84,18 +84,18 @@ Response cal_test_page(Context& ctx, const Request& req, const std::string& tmpl
   auto auth = session::authenticate(ctx.cfg, ctx.db, req);
   if (!auth.user) return session::require_sign_in(ctx.cfg, req, auth);
   if (!auth.user->is_coach() && !auth.user->is_admin())
-    return respond_error(req, 403, "coaches_only",
+    return error_for(ctx, req, auth, 403, "coaches_only",
                          "This page is for coaches and admins. Ask an admin to make you a coach.");
   std::map<std::string, std::string> form;
   if (req.method == "POST") {
-    if (!is_form(req)) return respond_error(req, 415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded");
+    if (!is_form(req)) return error_for(ctx, req, auth, 415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded");
     form = form_fields(req);
     if (!session::csrf_ok(ctx.cfg, req, auth, form))
-      return respond_error(req, 403, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again");
+      return error_for(ctx, req, auth, 403, "csrf_failed", "The form has expired or did not come from this site; reload the page and try again");
   }
   std::string uid_param = req.method == "POST" ? (form.count("user_id") ? form["user_id"] : "") : req.param("user_id");
   auto target = resolve_target(ctx, auth, uid_param);
-  if (!target) return respond_error(req, target.error().http_status, target.error().code, target.error().message);
+  if (!target) return error_for(ctx, req, auth, target.error().http_status, target.error().code, target.error().message);
 
   std::vector<calcom::Exchange> exchanges;
   calcom::Client cal(calcom::settings_from(ctx.cfg), &exchanges);
@@ -128,10 +128,10 @@ Response cal_test_page(Context& ctx, const Request& req, const std::string& tmpl
       if (!req.param("limit").empty()) limit = std::stoi(req.param("limit"));
       if (!req.param("offset").empty()) offset = std::stoi(req.param("offset"));
     } catch (...) {
-      return respond_error(req, 400, "invalid_field", "limit and offset must be numbers");
+      return error_for(ctx, req, auth, 400, "invalid_field", "limit and offset must be numbers");
     }
     if (limit < 1 || limit > 250 || offset < 0 || offset > 250)
-      return respond_error(req, 400, "invalid_field", "limit must be 1-250 and offset 0-250");
+      return error_for(ctx, req, auth, 400, "invalid_field", "limit must be 1-250 and offset 0-250");
     std::string email = req.param("email");
     std::vector<std::string> emails;
     if (!email.empty()) emails.push_back(email);

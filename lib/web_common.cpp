@@ -86,3 +86,19 @@ Response page(Context& ctx, const Request& req, const session::Auth& auth, const
 }
 
 }  // namespace coach::web
+
+namespace coach::web {
+
+Response error_for(Context& ctx, const Request& req, const session::Auth& auth, int status, const std::string& code,
+                   const std::string& message) {
+  if (req.wants_json()) return respond_error(req, status, code, message);
+  Json::Value data;
+  data["status"] = status;
+  data["code"] = code;
+  data["message"] = message;
+  Response r = page(ctx, req, auth, "error", "Error " + std::to_string(status), data, status);
+  r.error_code = code;
+  return r;
+}
+
+}  // namespace coach::web

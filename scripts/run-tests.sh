@@ -63,7 +63,8 @@ show_logs() {
   for f in "$RUN"/log/*.log; do
     [ -s "$f" ] || continue
     case ${f##*/} in build.log | stop.log) continue ;; esac
-    log_tail "$f" 15
+    printf -- '--- last 15 lines of %s\n' "$f"
+    tail -n 15 "$f" | cut -c1-400 | sed 's/^/  | /'
   done
 }
 
@@ -88,7 +89,9 @@ finish() {
   fi
   say "tests took $(($(date +%s) - started_at)) s; logs in $RUN/log"
   say "$TESTS_PASSED passed, $TESTS_FAILED failed"
-  [ "$TESTS_FAILED" -eq 0 ] && [ "$TESTS_PASSED" -gt 0 ]
+  [ "$TESTS_FAILED" -eq 0 ] && [ "$TESTS_PASSED" -gt 0 ] || return 1
+  # A second run's own directory (run/test-<pid>) goes once it passed.
+  if [ "$RUN" = "$REPO/run/test-$$" ] && [ "${COACH_KEEP_STACK:-0}" != 1 ]; then rm -rf "$RUN" "$RUN.lock"; fi
 }
 
 # broken STEP: a step before the tests failed; count it as one failure and end.

@@ -285,7 +285,10 @@ class Server {
       std::vector<std::pair<std::string, std::string>> limit_headers;
       std::lock_guard<std::mutex> lock(st_.mu);
       if (!is_control && cfg_.rate_limit_per_min > 0 && starts_with(path, "/v2/")) {
-        if (auto err = throttle(c, throttle_key(c, c.params, path), limit_headers)) return *err;
+        if (auto err = throttle(c, throttle_key(c, c.params, path), limit_headers)) {
+          for (auto& h : limit_headers) err->headers.push_back(std::move(h));
+          return *err;
+        }
       }
       Reply reply = r.handler(c);
       for (auto& h : limit_headers) reply.headers.push_back(std::move(h));

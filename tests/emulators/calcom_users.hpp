@@ -401,9 +401,11 @@ inline Reply handle_list_managed_users(Call& c) {
   int64_t limit = int_param("limit", 1, 250, 50);
   int64_t offset = int_param("offset", 0, 250, 0);
   std::optional<std::set<std::string>> emails;
-  if (auto text = c.query("emails")) {
-    emails.emplace();
-    for (const auto& part : split(*text, ',')) {
+  // ?emails=a,b and ?emails=a&emails=b are both accepted.
+  const size_t n_email_params = c.req.get_param_value_count("emails");
+  if (n_email_params > 0) emails.emplace();
+  for (size_t i = 0; i < n_email_params; ++i) {
+    for (const auto& part : split(c.req.get_param_value("emails", i), ',')) {
       std::string e = trim(part);
       if (!is_email(e)) return error_reply(c, 400, "Invalid email " + e);
       emails->insert(to_lower(managed_email(client_id, e)));

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: what `make bench` runs. Brings up a private stack (run/bench,
+# free ports), warms it up, then measures with wrk (-t2 -c32 -d10s --latency):
+#   static   /static/bench.txt  nginx alone (the yardstick)
+#   healthz  /healthz           FastCGI + one MariaDB query
+#   home     /                  the home page: DB read + template
+# and prints a table of requests/s, p50, p99 and each one's ratio to the static
+# file from the same run (compare ratios across runs, not absolute figures).
+# Then it stops the stack. Options (environment): COACH_BENCH_RUN_DIR (run/bench),
+# COACH_BENCH_DURATION (10s), COACH_BENCH_THREADS (2), COACH_BENCH_CONNECTIONS
+# (32), COACH_FCGI_CHILDREN (FastCGI processes per endpoint, 2).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+REPO=$COACH_REPO_DIR
+RUN=${COACH_BENCH_RUN_DIR:-$REPO/run/bench}
+DURATION=${COACH_BENCH_DURATION:-10s}
+THREADS=${COACH_BENCH_THREADS:-2}
+CONNS=${COACH_BENCH_CONNECTIONS:-32}
+
+mkdir -p "$(dirname "$RUN")"
+exec 9>"$RUN.lock"
+flock -n 9 || die "another bench is running in $RUN"
+if [ -e "$RUN" ]; then
+  [ -e "$RUN/.coach-run" ] || die "$RUN exists and is not a run directory: not deleting it"
+  COACH_RUN_DIR=$RUN "$REPO/deploy.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$RUN"
+fi
+
+read -r COACH_HTTP_PORT COACH_DB_PORT COACH_CAL_PORT COACH_ZOOM_PORT COACH_STRIPE_PORT \
+  COACH_CLERK_PORT COACH_SMTP_PORT <<<"$(free_ports 7)"
+export COACH_RUN_DIR=$RUN COACH_HTTP_PORT COACH_DB_PORT COACH_CAL_PORT COACH_ZOOM_PORT \
+  COACH_STRIPE_PORT COACH_CLERK_PORT COACH_SMTP_PORT
+
+stop_stack() { "$REPO/deploy.sh" stop >"$RUN/log/stop.log" 2>&1 || warn "stopping the stack failed"; }
+trap stop_stack EXIT
+trap 'exit 130' INT TERM
+
+"$REPO/deploy.sh" local 9>&-
+base=http://127.0.0.1:$COACH_HTTP_PORT
+names=(static healthz home)
+paths=(/static/bench.txt /healthz /)
+
+# to_ms VALUE: wrk's "352.00us" / "4.12ms" / "1.02s" / "1.5m" as milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
+    if (f < 0) print "?"; else printf "%.2f", n * f }'
+}
+
+say "bench: warming up"
+for i in "${!paths[@]}"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$base${paths[$i]}" || true)
+  [ "$code" = 200 ] || warn "${paths[$i]} answers $code, not 200: its figures measure an error page"
+  wrk -t"$THREADS" -c"$CONNS" -d2s "$base${paths[$i]}" >/dev/null
+done
+
+declare -A rps p50 p99 non2xx errors
+for i in "${!paths[@]}"; do
+  n=${names[$i]}
+  wrk_out=$RUN/log/wrk-$n.txt
+  say "bench: $n ${paths[$i]} (wrk -t$THREADS -c$CONNS -d$DURATION)"
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$base${paths[$i]}" >"$wrk_out"
+  rps[$n]=$(awk '/^Requests\/sec:/ { print $2 }' "$wrk_out")
+  p50[$n]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$wrk_out")")
+  p99[$n]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$wrk_out")")
+  non2xx[$n]=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$wrk_out")
+  errors[$n]=$(sed -n 's/^ *Socket errors: *//p' "$wrk_out")
+done
+
+static_rps=${rps[static]}
+say ""
+say "| what | URL | req/s | p50 ms | p99 ms | ratio to static | non-2xx |"
+say "|---|---|---|---|---|---|---|"
+for i in "${!paths[@]}"; do
+  n=${names[$i]}
+  ratio=$(awk -v a="${rps[$n]}" -v b="$static_rps" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "?" }')
+  printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$n" "${paths[$i]}" "${rps[$n]:-0}" "${p50[$n]}" \
+    "${p99[$n]}" "$ratio" "${non2xx[$n]:-0}"
+done
+for n in "${names[@]}"; do
+  [ -z "${errors[$n]}" ] || say "$n socket errors: ${errors[$n]}"
+done
+say ""
+say "wrk -t$THREADS -c$CONNS -d$DURATION, ${COACH_FCGI_CHILDREN:-2} FastCGI processes per endpoint, $(nproc) cores; raw output in $RUN/log/wrk-*.txt"
