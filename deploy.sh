@@ -31,10 +31,6 @@ TEMPLATE=$REPO/nginx/coach.conf.template
 FCGI_CHILDREN=${COACH_FCGI_CHILDREN:-2}
 ME=$(id -un)
 
-# With COACH_STRICT=1 (set by scripts/run-tests.sh) a missing piece the stack needs
-# is an error instead of a skipped step: these, every endpoint nginx maps, the
-# seed, and the Zoom/Stripe emulators once their sources exist.
-STRICT_REQUIRED=(calcom_emulator clerk_emulator worker seed)
 EMULATORS=(calcom_emulator clerk_emulator zoom_emulator stripe_emulator)
 
 usage() {
@@ -52,32 +48,30 @@ EOF
 # The endpoint names nginx routes to (sock/<name>.sock in the template).
 mapped_endpoints() { sed -nE 's|.*/sock/([A-Za-z0-9_]+)\.sock.*|\1|p' "$TEMPLATE" | sort -u; }
 
-is_required() {
-  local x
-  [ "${COACH_STRICT:-0}" = 1 ] || return 1
-  for x in "${STRICT_REQUIRED[@]}" $(mapped_endpoints); do [ "$x" = "$1" ] && return 0; done
-  [ -f "$REPO/tests/emulators/$1.cpp" ]
-}
+# skip NAME WHAT: a missing piece is a skipped step with a note...
+skip() { say "$1: skipped (no $2)"; }
 
-# skip NAME WHAT: note a missing piece, or fail if the (strict) stack needs it.
-skip() {
-  if is_required "$1"; then die "$1: missing $2 (the stack needs it)"; fi
-  say "$1: skipped (no $2)"
-}
-
-# In strict mode, name every missing piece at once, before anything starts.
+# ...unless COACH_STRICT=1 (set by scripts/run-tests.sh): then everything the stack
+# needs must exist, checked before anything starts: the Cal.com and Clerk
+# emulators (Zoom and Stripe too once their sources exist), every endpoint nginx
+# maps, the worker and the seed.
 preflight_strict() {
   [ "${COACH_STRICT:-0}" = 1 ] || return 0
   local name missing=()
   for name in "${EMULATORS[@]}"; do
-    is_required "$name" && [ ! -x "$BIN/emulators/$name" ] && missing+=("build/release/emulators/$name")
+    case $name in
+      calcom_emulator | clerk_emulator) ;;
+      *) [ -f "$REPO/tests/emulators/$name.cpp" ] || continue ;;
+    esac
+    [ -x "$BIN/emulators/$name" ] || missing+=("build/release/emulators/$name")
   done
   for name in $(mapped_endpoints); do
     [ -x "$BIN/cgi-bin/$name" ] || missing+=("build/release/cgi-bin/$name")
   done
   [ -x "$BIN/tools/worker" ] || missing+=("build/release/tools/worker")
-  [ -x "$BIN/tools/coachctl" ] || [ -f "$REPO/sql/seed/demo.sql" ] || missing+=("tools/coachctl or sql/seed/demo.sql")
-  [ ${#missing[@]} -eq 0 ] || die "the stack needs: ${missing[*]}"
+  [ -x "$BIN/tools/coachctl" ] || [ -f "$REPO/sql/seed/demo.sql" ] ||
+    missing+=("build/release/tools/coachctl or sql/seed/demo.sql")
+  [ ${#missing[@]} -eq 0 ] || die "the stack needs what is missing: ${missing[*]}"
 }
 
 # ---------------------------------------------------------------- local steps --
@@ -263,7 +257,12 @@ start_emulator() {
   shift 2
   if [ ! -x "$bin" ]; then skip "$name" "build/release/emulators/$name"; return 0; fi
   pids=$(pidfile_live "$pidf" "$name")
-  if [ -n "$pids" ]; then say "$name: already running (pid $pids)"; return 0; fi
+  if [ -n "$pids" ]; then
+    say "$name: already running (pid $pids)"
+    # Emulators hold state in memory, so a rebuilt one is not swapped in silently.
+    ! binary_replaced "$pids" || note "$name was rebuilt since it started: ./deploy.sh stop, then local, to use the new build"
+    return 0
+  fi
   ! port_open "$port" || die "$name: port $port is taken by another process"
   spawn_bg "$pidf" "$log" "$bin" --port "$port" "$@" || die "$name: could not start"
   pid=$(cat "$pidf")
@@ -322,13 +321,16 @@ step_smtp() {
 }
 
 # start_fcgi NAME: spawn-fcgi build/release/cgi-bin/NAME on sock/NAME.sock unless all
-# its children are alive. Prints "running", "started" or "restarted".
+# its children are alive and run the current build. Prints "running" or "started".
 start_fcgi() {
   local name=$1 bin=$BIN/cgi-bin/$1 pidf=$RUN/pid/fcgi-$1.pid log=$RUN/log/fcgi-$1.log
-  local sock=$RUN/sock/$1.sock live all
+  local sock=$RUN/sock/$1.sock live
   live=$(pidfile_live "$pidf" "cgi-bin/$name")
-  all=$(pidfile_pids "$pidf" | tr '\n' ' ')
-  if [ -n "$live" ] && [ "$live" = "${all% }" ]; then echo running; return 0; fi
+  # shellcheck disable=SC2086  # a list of pids
+  if [ -n "$live" ] && [ "$live" = "$(pidfile_pids "$pidf" | xargs)" ] && ! binary_replaced $live; then
+    echo running
+    return 0
+  fi
   # shellcheck disable=SC2086  # a list of pids
   [ -z "$live" ] || kill_wait TERM 5 $live
   rm -f "$sock" "$pidf"
@@ -341,15 +343,11 @@ start_fcgi() {
     log_tail "$log" >&2
     die "fcgi: spawn-fcgi failed for $name (log: $log)"
   fi
-  if [ -n "$all" ]; then echo restarted; else echo started; fi
+  echo started
 }
 
 step_fcgi() {
   local name bins=() started=() running=() bad=() how
-  for name in $(mapped_endpoints); do
-    [ -x "$BIN/cgi-bin/$name" ] || ! is_required "$name" ||
-      die "fcgi: missing build/release/cgi-bin/$name (nginx routes to it)"
-  done
   mapfile -t bins < <(test_binaries "$BIN/cgi-bin")
   if [ ${#bins[@]} -eq 0 ]; then say "fcgi: skipped (no binaries in build/release/cgi-bin yet)"; return 0; fi
   for name in "${bins[@]##*/}"; do
@@ -373,7 +371,8 @@ step_worker() {
   local bin=$BIN/tools/worker pidf=$RUN/pid/worker.pid log=$RUN/log/worker.log pids pid
   if [ ! -x "$bin" ]; then skip worker "build/release/tools/worker"; return 0; fi
   pids=$(pidfile_live "$pidf" tools/worker)
-  if [ -n "$pids" ]; then say "worker: already running (pid $pids)"; return 0; fi
+  if [ -n "$pids" ] && ! binary_replaced "$pids"; then say "worker: already running (pid $pids)"; return 0; fi
+  [ -z "$pids" ] || kill_wait TERM 10 "$pids"  # it runs an older build
   # shellcheck disable=SC2086  # COACH_WORKER_ARGS is a list of options
   spawn_bg "$pidf" "$log" env COACH_CONFIG="$CONF" "$bin" ${COACH_WORKER_ARGS:-} ||
     die "worker: could not start"

@@ -41,6 +41,16 @@ pid_alive() {
   [ -z "$name" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$name"
 }
 
+# binary_replaced PID...: one of them runs an executable that has been replaced
+# since it started (make relinked it: /proc/PID/exe then ends in " (deleted)").
+binary_replaced() {
+  local pid
+  for pid in "$@"; do
+    case $(readlink "/proc/$pid/exe" 2>/dev/null) in *" (deleted)") return 0 ;; esac
+  done
+  return 1
+}
+
 # pidfile_pids FILE: the pids listed in FILE (spawn-fcgi -F N writes N of them).
 pidfile_pids() {
   [ -s "$1" ] || return 0
@@ -169,7 +179,8 @@ TESTS_PASSED=0
 TESTS_FAILED=0
 FAILED_NAMES=()
 
-# run_boost_test BINARY LOGDIR: run one Boost.Test binary and count its test cases
+# run_boost_test BINARY LOGDIR: run one Boost.Test binary from the repo root (tests
+# may read fixtures by relative path) and count its test cases
 # from the short report ("N test cases out of M passed|failed"). A crash, a non-zero
 # exit with no failed case reported (a sanitizer report at exit, say), or no report
 # at all counts as one more failure. Prints one line; the log tail on failure.
@@ -177,8 +188,9 @@ run_boost_test() {
   local bin=$1 logdir=$2 name log rc=0 passed failed
   name=$(basename "$bin")
   log=$logdir/$name.log
-  timeout --kill-after=10 "${COACH_TEST_TIMEOUT_S:-600}" \
-    "$bin" --color_output=no --report_level=short </dev/null >"$log" 2>&1 || rc=$?
+  case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+  (cd "$COACH_REPO_DIR" && timeout --kill-after=10 "${COACH_TEST_TIMEOUT_S:-600}" \
+    "$bin" --color_output=no --report_level=short) </dev/null >"$log" 2>&1 || rc=$?
   passed=$(sed -nE 's/^[[:space:]]*([0-9]+) test cases? out of [0-9]+ passed.*/\1/p' "$log" | tail -n 1)
   failed=$(sed -nE 's/^[[:space:]]*([0-9]+) test cases? out of [0-9]+ failed.*/\1/p' "$log" | tail -n 1)
   passed=${passed:-0}

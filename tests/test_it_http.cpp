@@ -172,7 +172,7 @@ BOOST_FIXTURE_TEST_CASE(forms_without_csrf_token_are_refused, Fx) {
   auto page = http("GET", base_url() + "/cal-db-test", {{"Cookie", "__session=" + tok}});
   auto pos = page.body.find("name=\"csrf_token\" value=\"");
   BOOST_TEST_REQUIRE(pos != std::string::npos);
-  std::string csrf = page.body.substr(pos + 26, 64);
+  std::string csrf = page.body.substr(pos + 25, 64);
   auto ok = http("POST", base_url() + "/cal-db-test",
                  {{"Cookie", "__session=" + tok}, {"Content-Type", "application/x-www-form-urlencoded"}},
                  "action=onboard&csrf_token=" + csrf);
@@ -188,7 +188,7 @@ BOOST_FIXTURE_TEST_CASE(db_test_page_refresh_shows_before_and_after, Fx) {
   auto page = http("GET", base_url() + "/cal-db-test", {{"Cookie", "__session=" + tok}});
   auto pos = page.body.find("name=\"csrf_token\" value=\"");
   BOOST_TEST_REQUIRE(pos != std::string::npos);
-  std::string csrf = page.body.substr(pos + 26, 64);
+  std::string csrf = page.body.substr(pos + 25, 64);
   BOOST_TEST_REQUIRE(http("POST", base_url() + "/cal-db-test", h, "action=onboard&csrf_token=" + csrf).status == 200);
   auto r = http("POST", base_url() + "/cal-db-test", h, "action=refresh&csrf_token=" + csrf);
   BOOST_TEST(r.status == 200);
