@@ -146,9 +146,12 @@ BOOST_FIXTURE_TEST_CASE(bad_input_gets_clear_json_errors, Fx) {
   BOOST_TEST(someone_else.status == 403);
   auto unknown = http("GET", base_url() + "/api/cal/coaches/99999999/integration", h);
   BOOST_TEST(unknown.status == 404);
-  std::string big(2 * 1024 * 1024, 'x');
-  auto oversized = http("POST", base_url() + "/api/cal/coaches/onboard", json_h, big);
-  BOOST_TEST(oversized.status == 413);
+  // Over the app's 1 MiB cap: the endpoint answers; far over it: nginx does.
+  for (size_t size : {size_t(1536 * 1024), size_t(3 * 1024 * 1024)}) {
+    auto oversized = http("POST", base_url() + "/api/cal/coaches/onboard", json_h, std::string(size, 'x'));
+    BOOST_TEST(oversized.status == 413);
+    BOOST_TEST(oversized.json()["error"]["code"].asString() == "body_too_large", oversized.body);
+  }
   auto nowhere = http("GET", base_url() + "/api/cal/no-such-thing");
   BOOST_TEST(nowhere.status == 404);
 }
