@@ -17,17 +17,24 @@ bool enqueue(db::Db& db, const std::string& kind, const std::string& key, const 
                  {kind, key, json::write(payload), int64_t(delay_s), int64_t(max_attempts)}) > 0;
 }
 
-std::vector<Job> claim(db::Db& db, const std::string& worker_id, int max_jobs, int lease_s) {
+std::vector<Job> claim(db::Db& db, const std::string& worker_id, const std::vector<std::string>& kinds,
+                       int max_jobs, int lease_s) {
   std::vector<Job> out;
+  if (kinds.empty()) return out;
+  std::string in = "?";
+  for (size_t i = 1; i < kinds.size(); ++i) in += ",?";
+  std::vector<db::Param> params;
+  for (const auto& k : kinds) params.emplace_back(k);
+  params.emplace_back(int64_t(max_jobs));
   db.transaction([&](db::Db& tx) {
     out.clear();
     // pending and due, or running with an expired lease (its worker died).
     auto rows = tx.query(
         "SELECT id, kind, idempotency_key, payload, attempts, max_attempts FROM jobs "
-        "WHERE (status = 'pending' AND run_after <= CURRENT_TIMESTAMP(3)) "
-        "   OR (status = 'running' AND locked_until < CURRENT_TIMESTAMP(3)) "
+        "WHERE kind IN (" + in + ") AND ((status = 'pending' AND run_after <= CURRENT_TIMESTAMP(3)) "
+        "   OR (status = 'running' AND locked_until < CURRENT_TIMESTAMP(3))) "
         "ORDER BY run_after, id LIMIT ? FOR UPDATE SKIP LOCKED",
-        {int64_t(max_jobs)});
+        params);
     for (const auto& r : rows) {
       Job j;
       j.id = r.i64("id");

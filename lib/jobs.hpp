@@ -26,9 +26,11 @@ struct Job {
 bool enqueue(db::Db& db, const std::string& kind, const std::string& idempotency_key, const Json::Value& payload,
              int delay_s = 0, int max_attempts = 8);
 
-/* Claims up to max_jobs due jobs for lease_s seconds. Retries the claim on
- * 1213 (Galera certification conflict). */
-std::vector<Job> claim(db::Db& db, const std::string& worker_id, int max_jobs, int lease_s = 60);
+/* Claims up to max_jobs due jobs of the given kinds (a worker claims only
+ * what it can perform) for lease_s seconds. Retries the claim on 1213 (Galera
+ * certification conflict). */
+std::vector<Job> claim(db::Db& db, const std::string& worker_id, const std::vector<std::string>& kinds,
+                       int max_jobs, int lease_s = 60);
 
 void complete(db::Db& db, const Job& job, const std::string& worker_id);
 

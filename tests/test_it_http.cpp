@@ -217,3 +217,69 @@ BOOST_AUTO_TEST_CASE(endpoint_binary_runs_as_plain_cgi) {
   BOOST_TEST(out.rfind("Status: 200 OK\r\n", 0) == 0u, out);
   BOOST_TEST(out.find("\"db\":true") != std::string::npos);
 }
+
+/* Connecting an existing Cal.com account: connect -> Cal.com consent ->
+ * callback with a single-use state bound to the user who started it. */
+BOOST_FIXTURE_TEST_CASE(oauth2_connection_of_an_existing_account, Fx) {
+  auto h = bearer(token_for_new("coach"));
+  auto start = http("GET", base_url() + "/api/cal/oauth/connect", h);
+  BOOST_TEST_REQUIRE(start.status == 302);
+  std::string authorize = start.headers["location"];
+  BOOST_TEST(authorize.rfind(cfg().cal_oauth2_authorize_url + "?", 0) == 0u, authorize);
+  auto q = parse_urlencoded(authorize.substr(authorize.find('?') + 1));
+  BOOST_TEST(q["redirect_uri"] == cfg().public_base_url + "/api/cal/oauth/callback");
+  BOOST_TEST(q["state"].size() == 64u);
+
+  // The person allows access for the pre-seeded Cal.com account 9001.
+  std::string form = "client_id=" + url_encode(q["client_id"]) + "&redirect_uri=" + url_encode(q["redirect_uri"]) +
+                     "&state=" + q["state"] + "&scope=" + url_encode(q["scope"]) + "&user_id=9001&decision=allow";
+  auto consent = http("POST", cfg().cal_api_base_url + "/auth/oauth2/authorize",
+                      {{"Content-Type", "application/x-www-form-urlencoded"}}, form);
+  BOOST_TEST_REQUIRE(consent.status == 303);
+  std::string back = consent.headers["location"];
+  BOOST_TEST_REQUIRE(back.rfind(q["redirect_uri"] + "?", 0) == 0u, back);
+  std::string callback_url = base_url() + back.substr(cfg().public_base_url.size());
+
+  // Someone else's session cannot finish this flow.
+  auto other = http("GET", callback_url, bearer(token_for_new("coach")));
+  BOOST_TEST(other.status == 403);
+  // ... and that refused attempt did not burn the state for its owner.
+  auto done = http("GET", callback_url, h);
+  BOOST_TEST_REQUIRE(done.status == 303, done.body.substr(0, 400));
+  BOOST_TEST(done.headers["location"] == "/cal-oauth-test?connected=1");
+  auto integ = http("GET", base_url() + "/api/cal/coaches/me/integration", h);
+  BOOST_TEST(integ.status == 200);
+  BOOST_TEST(integ.json()["data"]["provider"].asString() == "cal_oauth2");
+  BOOST_TEST(integ.json()["data"]["calUserId"].asInt64() == 9001);
+  // The same callback again: the state is single-use.
+  auto replay = http("GET", callback_url, h);
+  BOOST_TEST(replay.status == 400);
+  // Tokens of an OAuth2 connection refresh through the OAuth2 token endpoint.
+  auto hj = h;
+  hj.emplace_back("Content-Type", "application/json");
+  auto ref = http("POST", base_url() + "/api/cal/coaches/me/refresh", hj, "{\"mode\":\"rotate\"}");
+  BOOST_TEST(ref.status == 200, ref.body);
+  // The account is linked once: a second user cannot take it over.
+  auto h2 = bearer(token_for_new("coach"));
+  auto start2 = http("GET", base_url() + "/api/cal/oauth/connect", h2);
+  auto q2 = parse_urlencoded(start2.headers["location"].substr(start2.headers["location"].find('?') + 1));
+  std::string form2 = "client_id=" + url_encode(q2["client_id"]) + "&redirect_uri=" + url_encode(q2["redirect_uri"]) +
+                      "&state=" + q2["state"] + "&scope=" + url_encode(q2["scope"]) + "&user_id=9001&decision=allow";
+  auto consent2 = http("POST", cfg().cal_api_base_url + "/auth/oauth2/authorize",
+                       {{"Content-Type", "application/x-www-form-urlencoded"}}, form2);
+  std::string back2 = consent2.headers["location"];
+  auto taken = http("GET", base_url() + back2.substr(cfg().public_base_url.size()), h2);
+  BOOST_TEST(taken.status == 409);
+}
+
+BOOST_FIXTURE_TEST_CASE(oauth2_denied_or_forged_callbacks_are_clear_errors, Fx) {
+  auto h = bearer(token_for_new("coach"));
+  auto denied = http("GET", base_url() + "/api/cal/oauth/callback?error=access_denied&state=x", h);
+  BOOST_TEST(denied.status == 400);
+  BOOST_TEST(denied.body.find("declined") != std::string::npos);
+  BOOST_TEST(denied.headers["content-type"].find("text/html") == 0u);
+  auto forged = http("GET", base_url() + "/api/cal/oauth/callback?code=abc&state=" + std::string(64, 'a'), h);
+  BOOST_TEST(forged.status == 400);
+  auto anon = http("GET", base_url() + "/api/cal/oauth/callback?code=abc&state=x");
+  BOOST_TEST(anon.status == 303);
+}

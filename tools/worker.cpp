@@ -57,7 +57,7 @@ int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::stri
   int n = 0;
   try {
     sweep_expiring_tokens(cfg, db);
-    for (const auto& job : jobs::claim(db, worker_id, 10)) {
+    for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens"}, 10)) {
       ++n;
       Status s = make_error(500, "internal_error", "not run");
       try {
