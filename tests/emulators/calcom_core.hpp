@@ -7,6 +7,7 @@
  * tests/emulators/, so the emulator is one translation unit (calcom_emulator.cpp)
  * that includes the calcom_*.hpp headers. Everything here is `inline`. */
 #pragma once
+#include "html.hpp"
 #include <httplib.h>
 #include <json/json.h>
 
@@ -415,21 +416,7 @@ inline std::map<std::string, std::string> parse_form(const std::string& body) {
   return out;
 }
 
-inline std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+inline std::string html_escape(const std::string& s) { return coach::html::text(s); }
 
 /* --------------------------------------------------------- time-zone index */
 

@@ -9,6 +9,7 @@
  *        [--users FILE] [--token-ttl-s N]
  * Listens on 127.0.0.1 only. With --port 0 it picks a free port; the first
  * line on stdout is always "clerk emulator listening on http://127.0.0.1:<port>". */
+#include "html.hpp"
 #include <httplib.h>
 #include <json/json.h>
 
@@ -155,21 +156,7 @@ bool json_parse(const std::string& text, Json::Value& out) {
   return r->parse(text.data(), text.data() + text.size(), &out, &errs);
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(const std::string& s) { return coach::html::text(s); }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
