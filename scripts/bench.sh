@@ -4,6 +4,8 @@
 #   static   /static/bench.txt  nginx alone (the yardstick)
 #   healthz  /healthz           FastCGI + one MariaDB query
 #   home     /                  the home page: DB read + template
+#   slots_warm   /api/cal/availability (7 days, a demo coach)  repeated: cache hits
+#   slots_cold   the same with a new window each request: cache misses -> Cal.com
 # and prints a table of requests/s, p50, p99 and each one's ratio to the static
 # file from the same run (compare ratios across runs, not absolute figures).
 # Then it stops the stack. Options (environment): COACH_BENCH_RUN_DIR (run/bench),
@@ -41,6 +43,25 @@ trap 'exit 130' INT TERM
 base=http://127.0.0.1:$COACH_HTTP_PORT
 names=(static healthz home)
 paths=(/static/bench.txt /healthz /)
+scripts=("" "" "")
+
+# Free-slot queries need a bookable demo coach and a session type (seeded).
+coach_id=$(curl -s "$base/api/cal/coaches" | python3 -c 'import json,sys
+d = json.load(sys.stdin)["data"]; print(next((c["id"] for c in d if c["bookable"]), ""))' || true)
+et_id=""
+[ -z "$coach_id" ] || et_id=$(curl -s "$base/api/cal/event-types?coachId=$coach_id" | python3 -c 'import json,sys
+d = json.load(sys.stdin)["data"]; print(d[0]["id"] if d else "")' || true)
+if [ -n "$et_id" ]; then
+  day0=$(date -u -d '+14 days' +%Y-%m-%d)
+  day6=$(date -u -d '+20 days' +%Y-%m-%d)
+  slot_prefix="/api/cal/availability?coachId=$coach_id&eventTypeId=$et_id&timeZone=America/New_York"
+  names+=(slots_warm slots_cold)
+  paths+=("$slot_prefix&start=$day0&end=$day6" "$slot_prefix")
+  cold_args="$slot_prefix $(date -u -d '+30 days' +%s)"
+  scripts+=("" "$REPO/scripts/bench-slots-cold.lua")
+else
+  warn "no bookable demo coach with a session type: free-slot figures skipped"
+fi
 
 # to_ms VALUE: wrk's "352.00us" / "4.12ms" / "1.02s" / "1.5m" as milliseconds.
 to_ms() {
@@ -52,9 +73,16 @@ to_ms() {
 
 say "bench: warming up"
 for i in "${!paths[@]}"; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$base${paths[$i]}" || true)
-  [ "$code" = 200 ] || warn "${paths[$i]} answers $code, not 200: its figures measure an error page"
-  wrk -t"$THREADS" -c"$CONNS" -d2s "$base${paths[$i]}" >/dev/null
+  if [ -z "${scripts[$i]}" ]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$base${paths[$i]}" || true)
+    [ "$code" = 200 ] || warn "${paths[$i]} answers $code, not 200: its figures measure an error page"
+  fi
+  if [ -n "${scripts[$i]}" ]; then
+    # shellcheck disable=SC2086
+    wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- $cold_args >/dev/null
+  else
+    wrk -t"$THREADS" -c"$CONNS" -d2s "$base${paths[$i]}" >/dev/null
+  fi
 done
 
 declare -A rps p50 p99 non2xx errors
@@ -62,7 +90,12 @@ for i in "${!paths[@]}"; do
   n=${names[$i]}
   wrk_out=$RUN/log/wrk-$n.txt
   say "bench: $n ${paths[$i]} (wrk -t$THREADS -c$CONNS -d$DURATION)"
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$base${paths[$i]}" >"$wrk_out"
+  if [ -n "${scripts[$i]}" ]; then
+    # shellcheck disable=SC2086
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "${scripts[$i]}" "$base" -- $cold_args >"$wrk_out"
+  else
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$base${paths[$i]}" >"$wrk_out"
+  fi
   rps[$n]=$(awk '/^Requests\/sec:/ { print $2 }' "$wrk_out")
   p50[$n]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$wrk_out")")
   p99[$n]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$wrk_out")")

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "availability.hpp"
 #include "cal_integration.hpp"
 #include "config.hpp"
 #include "http_client.hpp"
@@ -29,6 +30,10 @@ Status perform(const Config& cfg, db::Db& db, calcom::Client& cal, const jobs::J
     auto r = integration::onboard_coach(cfg, db, cal, uid);
     if (!r) return r.error();
     return ok_status();
+  }
+  if (job.kind == "sync_coach") {
+    availability::Ctx c{cfg, db, cal};
+    return availability::sync_coach(c, json::num(job.payload, "userId"));
   }
   if (job.kind == "refresh_tokens") {
     int64_t uid = json::num(job.payload, "userId");
@@ -53,11 +58,29 @@ void sweep_expiring_tokens(const Config& cfg, db::Db& db) {
   }
 }
 
+/* Reconciliation: every active coach's schedules and session types are pulled
+ * from Cal.com (the source of truth) every 10 minutes; the time bucket in the
+ * idempotency key makes workers on several hosts queue each pull once. */
+void queue_coach_syncs(db::Db& db) {
+  // Once per bucket per worker process is enough (the keys dedupe across hosts).
+  static int64_t last_bucket = -1;
+  const int64_t bucket = calcom::now_ms() / 600000;
+  if (bucket == last_bucket) return;
+  last_bucket = bucket;
+  for (const auto& r : db.query("SELECT user_id, FLOOR(UNIX_TIMESTAMP() / 600) AS bucket FROM CalendarIntegration "
+                                "WHERE status = 'active' LIMIT 5000")) {
+    Json::Value p;
+    p["userId"] = Json::Int64(r.i64("user_id"));
+    jobs::enqueue(db, "sync_coach", "sync:" + r.str("user_id") + ":" + r.str("bucket"), p, 0, 3);
+  }
+}
+
 int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::string& worker_id) {
   int n = 0;
   try {
     sweep_expiring_tokens(cfg, db);
-    for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens"}, 10)) {
+    queue_coach_syncs(db);
+    for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens", "sync_coach"}, 10)) {
       ++n;
       Status s = make_error(500, "internal_error", "not run");
       try {
