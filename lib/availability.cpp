@@ -91,6 +91,7 @@ EventTypeRow event_from_row(const db::Row& r) {
 EventTypeRow event_from_cal(const Json::Value& d, int64_t uid, const std::optional<EventTypeRow>& prev) {
   EventTypeRow e;
   e.user_id = uid;
+  if (!d.isObject()) return e;  // untrusted upstream JSON: id 0 is rejected by callers
   e.cal_event_type_id = json::num(d, "id");
   e.title = json::str(d, "title");
   e.slug = json::str(d, "slug");
@@ -196,7 +197,15 @@ Result<Json::Value> event_body(const Json::Value& in, bool is_create, int64_t* p
       if (!valid_slug(slug)) return field_error("bookingFields: slug '" + slug + "' is not valid");
       if (label.empty()) return field_error("bookingFields: field '" + slug + "' needs a label");
     }
-    out["bookingFields"] = in["bookingFields"];
+    // Cal.com's DTO wants these on every custom field.
+    Json::Value fields(Json::arrayValue);
+    for (Json::Value f : in["bookingFields"]) {
+      if (!f.isMember("hidden")) f["hidden"] = false;
+      if (!f.isMember("placeholder")) f["placeholder"] = "";
+      if (!f.isMember("required")) f["required"] = false;
+      fields.append(f);
+    }
+    out["bookingFields"] = fields;
   }
   for (const char* f : {"bookingLimitsCount", "bookingWindow"})
     if (in.isMember(f)) {

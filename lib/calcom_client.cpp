@@ -43,7 +43,24 @@ Error upstream_error(long status, const std::string& body) {
   if (parsed) {
     const Json::Value& v = *parsed;
     if (v.isObject() && v.isMember("error")) {
-      if (v["error"].isObject()) msg = json::str(v["error"], "message");
+      if (v["error"].isObject()) {
+        msg = json::str(v["error"], "message");
+        // class-validator details: name the first failing property.
+        const Json::Value& details = v["error"]["details"];
+        const Json::Value errs = details.isObject() ? details["errors"] : Json::Value();
+        if (errs.isArray() && !errs.empty() && errs[0].isObject()) {
+          const Json::Value* e = &errs[0];
+          std::string prop = json::str(*e, "property");
+          while ((*e)["children"].isArray() && !(*e)["children"].empty() && (*e)["children"][0].isObject()) {
+            e = &(*e)["children"][0];
+            prop += "." + json::str(*e, "property");
+          }
+          std::string why;
+          if ((*e)["constraints"].isObject() && !(*e)["constraints"].getMemberNames().empty())
+            why = json::str((*e)["constraints"], (*e)["constraints"].getMemberNames()[0].c_str());
+          msg += " (" + prop + (why.empty() ? "" : ": " + why) + ")";
+        }
+      }
       else if (v["error"].isString()) msg = v["error"].asString() + (v.isMember("error_description") ? ": " + json::str(v, "error_description") : "");
     }
     if (msg.empty()) msg = json::str(v, "message");

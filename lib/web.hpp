@@ -36,6 +36,12 @@ Response cal_oauth_test(Context& ctx, const Request& req);  // /cal-oauth-test
 Response cal_db_test(Context& ctx, const Request& req);     // /cal-db-test
 Response cal_oauth(Context& ctx, const Request& req);       // /api/cal/oauth/{connect,callback}
 Response cal_coaches(Context& ctx, const Request& req);     // /api/cal/coaches...
+Response cal_availability(Context& ctx, const Request& req); // /api/cal/availability...
+Response cal_event_types(Context& ctx, const Request& req);  // /api/cal/event-types...
+Response cal_availability_test(Context& ctx, const Request& req); // /cal-availability-test
+Response cal_event_types_test(Context& ctx, const Request& req);  // /cal-event-types-test
+Response coach_calendar(Context& ctx, const Request& req);        // /coach/calendar
+Response coach_profile(Context& ctx, const Request& req);         // /coaches/{id}
 
 /* Helpers shared by handlers. */
 Response method_not_allowed(const Request& req, const std::string& allowed);

@@ -2,7 +2,9 @@
  * its own emulator (CALCOM_EMULATOR_BIN, default
  * build/release/emulators/calcom_emulator) on a free port with a 2 s access
  * TTL, resets it before each case, and checks managed-user creation, the list
- * filter, refresh rotation, 498 on expiry, the error envelope and faults. */
+ * filter, refresh rotation, 498 on expiry, the error envelope and faults; then
+ * schedules, event types, slots (worked examples of reference §5.4),
+ * reservations and bookings, with the emulator clock frozen in March 2026. */
 #define BOOST_TEST_DYN_LINK
 #define BOOST_TEST_MODULE calcom_emulator
 #include <boost/test/unit_test.hpp>
@@ -19,6 +21,7 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -268,4 +271,621 @@ BOOST_FIXTURE_TEST_CASE(faults_fail_the_next_matching_requests, Fx) {
   BOOST_TEST(failed.json()["error"]["code"].asString() == "ServiceUnavailableException");
   BOOST_TEST(call("GET", k_users, "", {k_secret_header}).status == 200);
   BOOST_TEST(counter("faultsFired") == 1);
+}
+
+/* ------------------------------------------- schedules, event types, slots, bookings */
+
+namespace {
+
+const std::string k_v_schedules = "cal-api-version: 2024-06-11";
+const std::string k_v_event_types = "cal-api-version: 2024-06-14";
+const std::string k_v_slots = "cal-api-version: 2024-09-04";
+const std::string k_v_bookings = "cal-api-version: 2024-08-13";
+constexpr int64_t k_march_1_2026_ms = 1772323200000;  // 2026-03-01T00:00:00Z
+
+struct Coach {
+  int64_t id = 0;
+  std::string username;
+  std::string bearer;  // "Authorization: Bearer ..."
+};
+
+/* A managed user (with a default schedule when tz is given). */
+Coach make_coach(const std::string& email, const std::string& tz = "Europe/Madrid") {
+  auto r = create_user(email, tz.empty() ? "" : ",\"timeZone\":\"" + tz + "\"");
+  if (r.status != 201) throw std::runtime_error("create_user: " + r.body);
+  auto d = r.json()["data"];
+  return Coach{d["user"]["id"].asInt64(), d["user"]["username"].asString(),
+               "Authorization: Bearer " + d["accessToken"].asString()};
+}
+
+/* Freezes the emulator clock (so the 2 s access tokens never expire). */
+void set_clock(int64_t now_ms) {
+  auto r = call("POST", "/_emulator/clock", "{\"nowMs\":" + std::to_string(now_ms) + ",\"frozen\":true}");
+  if (r.status != 200) throw std::runtime_error("clock: " + r.body);
+}
+
+/* A new access token for the coach (force-refresh), e.g. after moving the
+ * clock past the 2 s TTL. */
+void refresh_coach(Coach& coach) {
+  auto r = call("POST", k_users + "/" + std::to_string(coach.id) + "/force-refresh", "", {k_secret_header});
+  if (r.status != 200) throw std::runtime_error("force-refresh: " + r.body);
+  coach.bearer = "Authorization: Bearer " + r.json()["data"]["accessToken"].asString();
+}
+
+int64_t make_event_type(const Coach& coach, const std::string& fields) {
+  auto r = call("POST", "/v2/event-types", "{" + fields + "}", {coach.bearer, k_v_event_types});
+  if (r.status != 201) throw std::runtime_error("event type: " + r.body);
+  return r.json()["data"]["id"].asInt64();
+}
+
+Resp book(int64_t event_type_id, const std::string& start_utc, const std::string& email = "sam@client.example") {
+  return call("POST", "/v2/bookings",
+              "{\"start\":\"" + start_utc + "\",\"eventTypeId\":" + std::to_string(event_type_id) +
+                  ",\"attendee\":{\"name\":\"Sam Carter\",\"email\":\"" + email +
+                  "\",\"timeZone\":\"America/New_York\",\"language\":\"en\"}}",
+              {k_v_bookings});
+}
+
+/* The slot starts of one date from GET /v2/slots. */
+std::vector<std::string> slot_starts(int64_t event_type_id, const std::string& date, const std::string& tz = "",
+                                     const std::string& extra = "") {
+  std::string path = "/v2/slots?eventTypeId=" + std::to_string(event_type_id) + "&start=" + date + "&end=" + date +
+                     (tz.empty() ? "" : "&timeZone=" + tz) + extra;
+  auto r = call("GET", path, "", {k_v_slots});
+  if (r.status != 200) throw std::runtime_error("slots: " + r.body);
+  const Json::Value body = r.json();
+  std::vector<std::string> out;
+  for (const auto& s : body["data"][date]) out.push_back(s["start"].asString());
+  return out;
+}
+
+std::vector<std::string> madrid(const std::string& date, std::initializer_list<const char*> hhmm) {
+  std::vector<std::string> out;
+  for (const char* t : hhmm) out.push_back(date + "T" + t + ":00.000+01:00");
+  return out;
+}
+
+/* Reset, then the clock at 2026-03-01T00:00:00Z, frozen. */
+struct CalFx : Fx {
+  CalFx() { set_clock(k_march_1_2026_ms); }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(default_schedule_and_schedule_round_trip, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  auto def = call("GET", "/v2/schedules/default", "", {maria.bearer, k_v_schedules});
+  BOOST_TEST_REQUIRE(def.status == 200, def.body);
+  auto d = def.json()["data"];
+  BOOST_TEST(d["name"].asString() == "Default schedule");
+  BOOST_TEST(d["timeZone"].asString() == "Europe/Madrid");
+  BOOST_TEST(d["isDefault"].asBool());
+  BOOST_TEST(d["ownerId"].asInt64() == maria.id);
+  BOOST_TEST_REQUIRE(d["availability"].size() == 1u);
+  BOOST_TEST(d["availability"][0]["days"].size() == 5u);
+  BOOST_TEST(d["availability"][0]["startTime"].asString() == "09:00");
+  BOOST_TEST(d["availability"][0]["endTime"].asString() == "17:00");
+  BOOST_TEST(d["overrides"].size() == 0u);
+  const int64_t default_id = d["id"].asInt64();
+
+  // A user created without a timeZone has no default: data null.
+  Coach sam = make_coach("sam@coach.example", "");
+  auto none = call("GET", "/v2/schedules/default", "", {sam.bearer, k_v_schedules});
+  BOOST_TEST(none.status == 200);
+  BOOST_TEST(none.json()["data"].isNull());
+
+  const std::string body =
+      R"({"name":"Coaching hours","timeZone":"europe/madrid","isDefault":true,
+          "availability":[{"days":["Monday","Tuesday"],"startTime":"09:00","endTime":"12:00"},
+                          {"days":["Monday"],"startTime":"14:00","endTime":"18:00"}],
+          "overrides":[{"date":"2026-03-11","startTime":"14:00","endTime":"18:00"},
+                       {"date":"2026-04-03","startTime":"00:00","endTime":"00:00"}]})";
+  auto created = call("POST", "/v2/schedules", body, {maria.bearer, k_v_schedules});
+  BOOST_TEST_REQUIRE(created.status == 201, created.body);
+  auto s = created.json()["data"];
+  BOOST_TEST(s["timeZone"].asString() == "Europe/Madrid");
+  BOOST_TEST(s["availability"].size() == 2u);  // never merged
+  BOOST_TEST(s["overrides"].size() == 2u);
+  BOOST_TEST(s["isDefault"].asBool());
+  const std::string path = "/v2/schedules/" + s["id"].asString();
+
+  auto got = call("GET", path, "", {maria.bearer, "cal-api-version: 2024-06-14"});
+  BOOST_TEST_REQUIRE(got.status == 200, got.body);
+  BOOST_TEST(got.json()["data"] == s);
+  auto list = call("GET", "/v2/schedules", "", {maria.bearer, k_v_schedules}).json()["data"];
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(!list[0]["isDefault"].asBool());  // the old default lost the flag
+  BOOST_TEST(list[0]["id"].asInt64() == default_id);
+  auto me = call("GET", "/v2/me", "", {maria.bearer}).json()["data"];
+  BOOST_TEST(me["defaultScheduleId"].asInt64() == s["id"].asInt64());
+
+  // DTO errors use the validation envelope; the slot engine's checks are 400s too.
+  auto bad = call("POST", "/v2/schedules", R"({"name":"x","timeZone":"Mars/Base","isDefault":false})",
+                  {maria.bearer, k_v_schedules});
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.json()["error"]["details"]["errors"][0]["property"].asString() == "timeZone");
+  auto backwards = call("POST", "/v2/schedules",
+                        R"({"name":"x","timeZone":"UTC","isDefault":false,
+                            "availability":[{"days":["Monday"],"startTime":"17:00","endTime":"09:00"}]})",
+                        {maria.bearer, k_v_schedules});
+  BOOST_TEST(backwards.status == 400, backwards.body);
+
+  auto del = call("DELETE", path, "", {maria.bearer, k_v_schedules});
+  BOOST_TEST(del.status == 200);
+  BOOST_TEST(del.body == "{\"status\":\"success\"}");
+  BOOST_TEST(call("GET", path, "", {maria.bearer, k_v_schedules}).status == 404);
+  BOOST_TEST(call("DELETE", path, "", {maria.bearer, k_v_schedules}).status == 400);  // missing id: 400
+  BOOST_TEST(call("GET", "/v2/schedules/default", "", {maria.bearer, k_v_schedules}).json()["data"].isNull());
+}
+
+BOOST_FIXTURE_TEST_CASE(schedule_patch_replaces_only_the_lists_it_names, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  auto created = call("POST", "/v2/schedules",
+                      R"({"name":"A","timeZone":"Europe/Madrid","isDefault":false,
+                          "availability":[{"days":["Monday"],"startTime":"09:00","endTime":"12:00"},
+                                          {"days":["Friday"],"startTime":"10:00","endTime":"11:00"}],
+                          "overrides":[{"date":"2026-03-11","startTime":"14:00","endTime":"18:00"}]})",
+                      {maria.bearer, k_v_schedules});
+  BOOST_TEST_REQUIRE(created.status == 201, created.body);
+  const std::string path = "/v2/schedules/" + created.json()["data"]["id"].asString();
+  const Json::Value availability = created.json()["data"]["availability"];
+
+  // overrides only: replaced; availability untouched.
+  auto p1 = call("PATCH", path, R"({"overrides":[{"date":"2026-03-12","startTime":"08:00","endTime":"09:00"},
+                                                  {"date":"2026-03-13","startTime":"00:00","endTime":"00:00"}]})",
+                 {maria.bearer, k_v_schedules});
+  BOOST_TEST_REQUIRE(p1.status == 200, p1.body);
+  auto d1 = p1.json()["data"];
+  BOOST_TEST(d1["availability"] == availability);
+  BOOST_TEST_REQUIRE(d1["overrides"].size() == 2u);
+  BOOST_TEST(d1["overrides"][0]["date"].asString() == "2026-03-12");
+
+  // availability only: replaced; overrides untouched; name changes.
+  auto p2 = call("PATCH", path, R"({"name":"B","availability":[{"days":["Tuesday"],"startTime":"13:00","endTime":"15:00"}]})",
+                 {maria.bearer, k_v_schedules});
+  BOOST_TEST_REQUIRE(p2.status == 200, p2.body);
+  auto d2 = p2.json()["data"];
+  BOOST_TEST(d2["name"].asString() == "B");
+  BOOST_TEST_REQUIRE(d2["availability"].size() == 1u);
+  BOOST_TEST(d2["availability"][0]["days"][0].asString() == "Tuesday");
+  BOOST_TEST(d2["overrides"] == d1["overrides"]);
+
+  // An empty list clears.
+  auto p3 = call("PATCH", path, R"({"overrides":[]})", {maria.bearer, k_v_schedules});
+  BOOST_TEST(p3.json()["data"]["overrides"].size() == 0u);
+
+  // isDefault: true makes it the default; false does not unset it.
+  BOOST_TEST(!p3.json()["data"]["isDefault"].asBool());
+  auto p4 = call("PATCH", path, R"({"isDefault":true})", {maria.bearer, k_v_schedules});
+  BOOST_TEST(p4.json()["data"]["isDefault"].asBool());
+  auto p5 = call("PATCH", path, R"({"isDefault":false})", {maria.bearer, k_v_schedules});
+  BOOST_TEST(p5.json()["data"]["isDefault"].asBool());
+
+  // A PATCH the slot engine rejects changes nothing.
+  auto bad = call("PATCH", path, R"({"availability":[{"days":["Monday"],"startTime":"12:00","endTime":"10:00"}]})",
+                  {maria.bearer, k_v_schedules});
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(call("GET", path, "", {maria.bearer, k_v_schedules}).json()["data"]["availability"] ==
+             d2["availability"]);
+  auto bad_time = call("PATCH", path, R"({"availability":[{"days":["Monday"],"startTime":"9:00","endTime":"10:00"}]})",
+                       {maria.bearer, k_v_schedules});
+  BOOST_TEST(bad_time.status == 400);
+  BOOST_TEST(bad_time.json()["error"]["message"].asString() == "Bad Request Exception");
+}
+
+BOOST_FIXTURE_TEST_CASE(another_users_schedule_is_403, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  Coach john = make_coach("john@coach.example");
+  auto def = call("GET", "/v2/schedules/default", "", {maria.bearer, k_v_schedules}).json()["data"];
+  const std::string path = "/v2/schedules/" + def["id"].asString();
+  auto get = call("GET", path, "", {john.bearer, k_v_schedules});
+  BOOST_TEST(get.status == 403);
+  BOOST_TEST(get.json()["error"]["code"].asString() == "ForbiddenException");
+  BOOST_TEST(call("PATCH", path, R"({"name":"mine"})", {john.bearer, k_v_schedules}).status == 403);
+  BOOST_TEST(call("DELETE", path, "", {john.bearer, k_v_schedules}).status == 403);
+  BOOST_TEST(call("GET", "/v2/schedules", "", {john.bearer, k_v_schedules}).json()["data"].size() == 1u);
+  BOOST_TEST(call("GET", path, "", {k_v_schedules}).status == 401);
+  // Event types cannot use it either, nor can John read Maria's event type.
+  auto et = call("POST", "/v2/event-types",
+                 R"({"lengthInMinutes":30,"title":"T","slug":"t","scheduleId":)" + def["id"].asString() + "}",
+                 {john.bearer, k_v_event_types});
+  BOOST_TEST(et.status == 403);
+  int64_t maria_et = make_event_type(maria, R"("lengthInMinutes":30,"title":"T","slug":"t")");
+  BOOST_TEST(call("GET", "/v2/event-types/" + std::to_string(maria_et), "", {john.bearer, k_v_event_types}).status ==
+             403);
+}
+
+BOOST_FIXTURE_TEST_CASE(wrong_or_missing_cal_api_version_is_400, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"T","slug":"t")");
+  struct Case { std::string method, path, version; };
+  const std::vector<Case> cases = {
+      {"GET", "/v2/schedules", ""},
+      {"GET", "/v2/schedules", "cal-api-version: 2024-04-15"},
+      {"GET", "/v2/event-types", "cal-api-version: 2024-06-11"},
+      {"GET", "/v2/slots?eventTypeId=" + std::to_string(et) + "&start=2026-03-10&end=2026-03-10", ""},
+      {"GET", "/v2/slots?eventTypeId=" + std::to_string(et) + "&start=2026-03-10&end=2026-03-10", k_v_bookings},
+      {"GET", "/v2/bookings", "cal-api-version: 2024-09-04"},
+      {"POST", "/v2/bookings", ""},
+  };
+  for (const auto& k : cases) {
+    std::vector<std::string> headers = {maria.bearer};
+    if (!k.version.empty()) headers.push_back(k.version);
+    auto r = call(k.method, k.path, "{}", headers);
+    BOOST_TEST(r.status == 400, k.method << " " << k.path << " [" << k.version << "]: " << r.body);
+    BOOST_TEST(r.json()["error"]["code"].asString() == "BadRequestException");
+    BOOST_TEST(r.json()["error"]["message"].asString().find("emulator only implements") != std::string::npos);
+  }
+  BOOST_TEST(counter("apiVersionRejections") == static_cast<int64_t>(cases.size()));
+}
+
+BOOST_FIXTURE_TEST_CASE(event_types_slug_locations_and_output, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  const std::string fields =
+      R"J("lengthInMinutes":60,"title":"Career coaching (60 min)","slug":"career-coaching-60",
+         "description":"Focused 1:1","beforeEventBuffer":15,"afterEventBuffer":15,"minimumBookingNotice":120,
+         "slotInterval":30,"bookingLimitsCount":{"day":4},
+         "bookingWindow":{"type":"calendarDays","value":30,"rolling":true},
+         "bookingFields":[{"type":"textarea","slug":"coaching-goal","label":"Goal?","required":true,
+                           "placeholder":"e.g. mock interview","hidden":false}])J";
+  auto zoom = call("POST", "/v2/event-types",
+                   "{" + fields + R"(,"locations":[{"type":"integration","integration":"zoom"}]})",
+                   {maria.bearer, k_v_event_types});
+  BOOST_TEST(zoom.status == 400);
+  BOOST_TEST(zoom.json()["error"]["message"].asString() == "`zoom` not connected.");
+  auto connect = call("POST", "/_emulator/connect-app",
+                      "{\"userId\":" + std::to_string(maria.id) + ",\"app\":\"zoom\"}");
+  BOOST_TEST_REQUIRE(connect.status == 200, connect.body);
+  auto r = call("POST", "/v2/event-types", "{" + fields + R"(,"locations":[{"type":"integration","integration":"zoom"}]})",
+                {maria.bearer, k_v_event_types});
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  auto d = r.json()["data"];
+  BOOST_TEST(d["ownerId"].asInt64() == maria.id);
+  BOOST_TEST(d["lengthInMinutes"].asInt() == 60);
+  BOOST_TEST(d["beforeEventBuffer"].asInt() == 15);
+  BOOST_TEST(d["minimumBookingNotice"].asInt() == 120);
+  BOOST_TEST(d["slotInterval"].asInt() == 30);
+  BOOST_TEST(d["scheduleId"].isNull());
+  BOOST_TEST(d["bookingLimitsCount"]["day"].asInt() == 4);
+  BOOST_TEST(d["bookingWindow"]["type"].asString() == "calendarDays");
+  BOOST_TEST(d["price"].asInt() == 0);
+  BOOST_TEST(d["currency"].asString() == "usd");
+  BOOST_TEST(!d["hidden"].asBool());
+  BOOST_TEST(d["onlyShowFirstAvailableSlot"].isBool());
+  BOOST_TEST(d["locations"][0]["integration"].asString() == "zoom");
+  BOOST_TEST(d["bookingUrl"].asString() == "https://cal.com/" + maria.username + "/career-coaching-60");
+  const Json::Value& bf = d["bookingFields"];
+  BOOST_TEST_REQUIRE(bf.size() == 8u);  // 7 system fields + 1 custom
+  BOOST_TEST(bf[0]["slug"].asString() == "name");
+  BOOST_TEST(bf[0]["isDefault"].asBool());
+  BOOST_TEST(bf[1]["slug"].asString() == "email");
+  BOOST_TEST(bf[7]["slug"].asString() == "coaching-goal");
+  BOOST_TEST(!bf[7]["isDefault"].asBool());
+
+  auto dup = call("POST", "/v2/event-types", "{" + fields + "}", {maria.bearer, k_v_event_types});
+  BOOST_TEST(dup.status == 400);
+  BOOST_TEST(dup.json()["error"]["message"].asString() == "User already has an event type with this slug.");
+  // Another user may use the same slug.
+  Coach john = make_coach("john@coach.example");
+  BOOST_TEST(call("POST", "/v2/event-types", "{" + fields + "}", {john.bearer, k_v_event_types}).status == 201);
+  auto missing = call("POST", "/v2/event-types", R"({"title":"x"})", {maria.bearer, k_v_event_types});
+  BOOST_TEST(missing.status == 400);
+  BOOST_TEST(missing.json()["error"]["details"]["errors"].size() == 2u);  // lengthInMinutes, slug
+
+  const std::string path = "/v2/event-types/" + d["id"].asString();
+  auto patched = call("PATCH", path, R"({"title":"Renamed","bookingLimitsCount":{"disabled":true}})",
+                      {maria.bearer, k_v_event_types});
+  BOOST_TEST_REQUIRE(patched.status == 200, patched.body);
+  BOOST_TEST(patched.json()["data"]["title"].asString() == "Renamed");
+  BOOST_TEST(!patched.json()["data"].isMember("bookingLimitsCount"));
+  BOOST_TEST(patched.json()["data"]["slotInterval"].asInt() == 30);
+
+  auto pub = call("GET", "/v2/event-types?username=" + maria.username + "&eventSlug=career-coaching-60", "",
+                  {k_v_event_types});
+  BOOST_TEST_REQUIRE(pub.status == 200, pub.body);
+  BOOST_TEST_REQUIRE(pub.json()["data"].size() == 1u);
+  BOOST_TEST(pub.json()["data"][0]["id"] == d["id"]);
+  BOOST_TEST(call("GET", "/v2/event-types", "", {maria.bearer, k_v_event_types}).json()["data"].size() == 1u);
+
+  auto del = call("DELETE", path, "", {maria.bearer, k_v_event_types});
+  BOOST_TEST_REQUIRE(del.status == 200, del.body);
+  auto dd = del.json()["data"];
+  BOOST_TEST(dd.size() == 4u);
+  BOOST_TEST(dd["slug"].asString() == "career-coaching-60");
+  BOOST_TEST(dd["title"].asString() == "Renamed");
+  BOOST_TEST(dd["lengthInMinutes"].asInt() == 60);
+  BOOST_TEST(call("GET", path, "", {maria.bearer, k_v_event_types}).status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(slots_worked_example_a_madrid, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"Coaching","slug":"coaching")");
+  BOOST_TEST(slot_starts(et, "2026-03-10", "Europe/Madrid") ==
+             madrid("2026-03-10", {"09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00"}),
+             boost::test_tools::per_element());
+  auto utc = slot_starts(et, "2026-03-10");
+  BOOST_TEST_REQUIRE(utc.size() == 8u);
+  BOOST_TEST(utc.front() == "2026-03-10T08:00:00.000Z");
+  BOOST_TEST(utc.back() == "2026-03-10T15:00:00.000Z");
+  // format=range adds the end; a weekend is empty ({}).
+  auto range = call("GET", "/v2/slots?eventTypeId=" + std::to_string(et) +
+                               "&start=2026-03-10&end=2026-03-10&timeZone=Europe/Madrid&format=range",
+                    "", {k_v_slots});
+  BOOST_TEST(range.json()["data"]["2026-03-10"][0]["end"].asString() == "2026-03-10T10:00:00.000+01:00");
+  auto weekend = call("GET", "/v2/slots?eventTypeId=" + std::to_string(et) + "&start=2026-03-14&end=2026-03-15", "",
+                      {k_v_slots});
+  BOOST_TEST(weekend.body == "{\"data\":{},\"status\":\"success\"}");
+  // By slug + username, too.
+  auto by_slug = call("GET", "/v2/slots?eventTypeSlug=coaching&username=" + maria.username +
+                                 "&start=2026-03-10&end=2026-03-10", "", {k_v_slots});
+  BOOST_TEST(by_slug.json()["data"]["2026-03-10"].size() == 8u);
+}
+
+BOOST_FIXTURE_TEST_CASE(slots_worked_example_c_buffers_and_a_booking, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(
+      maria, R"("lengthInMinutes":60,"title":"Coaching","slug":"coaching","beforeEventBuffer":15,"afterEventBuffer":15)");
+  auto b = book(et, "2026-03-10T10:00:00Z");  // 11:00-12:00 Madrid
+  BOOST_TEST_REQUIRE(b.status == 201, b.body);
+  BOOST_TEST(slot_starts(et, "2026-03-10", "Europe/Madrid") ==
+             madrid("2026-03-10", {"09:00", "13:00", "14:00", "15:00", "16:00"}),
+             boost::test_tools::per_element());
+  // C2: same with slotInterval 30.
+  BOOST_TEST_REQUIRE(call("PATCH", "/v2/event-types/" + std::to_string(et), R"({"slotInterval":30})",
+                          {maria.bearer, k_v_event_types}).status == 200);
+  BOOST_TEST(slot_starts(et, "2026-03-10", "Europe/Madrid") ==
+             madrid("2026-03-10", {"09:00", "09:30", "12:30", "13:00", "13:30", "14:00", "14:30", "15:00", "15:30",
+                                   "16:00"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(slots_minimum_notice_follows_the_emulator_clock, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"C","slug":"c","minimumBookingNotice":120)");
+  set_clock(1773130800000);  // 2026-03-10T09:20 Madrid (example D)
+  BOOST_TEST(slot_starts(et, "2026-03-10", "Europe/Madrid") ==
+             madrid("2026-03-10", {"12:00", "13:00", "14:00", "15:00", "16:00"}),
+             boost::test_tools::per_element());
+  auto soon = book(et, "2026-03-10T09:00:00Z");  // 10:00 Madrid: inside the notice
+  BOOST_TEST(soon.status == 400);
+  BOOST_TEST(soon.json()["error"]["message"].asString().find("too soon") != std::string::npos);
+  auto past = book(et, "2026-03-09T09:00:00Z");
+  BOOST_TEST(past.status == 400);
+  BOOST_TEST(past.json()["error"]["message"].asString() == "Attempting to book a meeting in the past.");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_booking_takes_its_slot_and_a_conflict_is_400, CalFx) {
+  Coach maria = make_coach("maria+x@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"Coaching","slug":"coaching")");
+  auto r = call("POST", "/v2/bookings",
+                R"({"start":"2026-03-10T10:00:00Z","eventTypeId":)" + std::to_string(et) +
+                    R"(,"attendee":{"name":"Sam Carter","email":"Sam.Carter@client.example","timeZone":"America/New_York"},
+                       "bookingFieldsResponses":{"notes":"Senior PM loop"},"metadata":{"agentSessionId":"as_7f3e2c"}})",
+                {k_v_bookings});
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  auto d = r.json()["data"];
+  BOOST_TEST(d["status"].asString() == "accepted");
+  BOOST_TEST(d["uid"].asString().size() == 22u);
+  BOOST_TEST(d["start"].asString() == "2026-03-10T10:00:00.000Z");
+  BOOST_TEST(d["end"].asString() == "2026-03-10T11:00:00.000Z");
+  BOOST_TEST(d["duration"].asInt() == 60);
+  BOOST_TEST(d["eventTypeId"].asInt64() == et);
+  BOOST_TEST(d["eventType"]["slug"].asString() == "coaching");
+  BOOST_TEST(d["title"].asString() == "Coaching between Test Coach and Sam Carter");
+  BOOST_TEST(d["description"].asString() == "Senior PM loop");
+  BOOST_TEST(d["hosts"][0]["id"].asInt64() == maria.id);
+  BOOST_TEST(d["hosts"][0]["displayEmail"].asString() == "maria+x@coach.example");
+  BOOST_TEST(d["attendees"][0]["email"].asString() == "sam.carter@client.example");
+  BOOST_TEST(!d["attendees"][0]["absent"].asBool());
+  BOOST_TEST(d["metadata"]["agentSessionId"].asString() == "as_7f3e2c");
+  BOOST_TEST(d["metadata"]["platformClientId"].asString() == k_client_id);
+  BOOST_TEST(d["location"].asString().rfind("https://app.cal.com/video/", 0) == 0u);  // Cal Video default
+  BOOST_TEST(d["bookingFieldsResponses"]["name"].asString() == "Sam Carter");
+  BOOST_TEST(d["cancellationReason"].asString() == "");
+
+  auto starts = slot_starts(et, "2026-03-10", "Europe/Madrid");
+  BOOST_TEST(starts.size() == 7u);
+  BOOST_TEST((std::find(starts.begin(), starts.end(), "2026-03-10T11:00:00.000+01:00") == starts.end()));
+
+  for (const char* start : {"2026-03-10T10:00:00Z", "2026-03-10T10:30:00Z", "2026-03-10T09:30:00Z"}) {
+    auto conflict = book(et, start, "other@client.example");
+    BOOST_TEST(conflict.status == 400, start);
+    BOOST_TEST(conflict.json()["error"]["message"].asString() ==
+               "User either already has booking at this time or is not available");
+  }
+  // Outside working hours (20:00 Madrid) and on a Saturday.
+  BOOST_TEST(book(et, "2026-03-10T19:00:00Z").status == 400);
+  BOOST_TEST(book(et, "2026-03-14T10:00:00Z").status == 400);
+  // Busy across event types: a second type of the same host is blocked too.
+  int64_t et2 = make_event_type(maria, R"("lengthInMinutes":30,"title":"Short","slug":"short")");
+  BOOST_TEST(book(et2, "2026-03-10T10:30:00Z").status == 400);
+  BOOST_TEST(counter("bookingConflicts") == 6);
+
+  auto got = call("GET", "/v2/bookings/" + d["uid"].asString(), "", {k_v_bookings});
+  BOOST_TEST(got.status == 200);
+  BOOST_TEST(got.json()["data"]["id"] == d["id"]);
+  BOOST_TEST(call("GET", "/v2/bookings/nope", "", {k_v_bookings}).status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(zoom_location_carries_a_join_url_through_reschedule, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  BOOST_TEST_REQUIRE(call("POST", "/_emulator/connect-app",
+                          "{\"userId\":" + std::to_string(maria.id) + ",\"app\":\"zoom\"}").status == 200);
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"Z","slug":"z",
+                                         "locations":[{"type":"integration","integration":"zoom"}])");
+  auto r = call("POST", "/v2/bookings",
+                R"({"start":"2026-03-10T10:00:00Z","eventTypeId":)" + std::to_string(et) +
+                    R"(,"attendee":{"name":"Sam","email":"sam@client.example","timeZone":"UTC"},
+                       "location":{"type":"integration","integration":"zoom"}})",
+                {k_v_bookings});
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  const std::string url = r.json()["data"]["location"].asString();
+  BOOST_TEST(url.rfind("https://us06web.zoom.us/j/", 0) == 0u);
+  BOOST_TEST(r.json()["data"]["bookingFieldsResponses"]["location"]["value"].asString() == "integrations:zoom");
+  BOOST_TEST(!r.json()["data"]["metadata"].isMember("videoCallUrl"));
+  auto moved = call("POST", "/v2/bookings/" + r.json()["data"]["uid"].asString() + "/reschedule",
+                    R"({"start":"2026-03-10T13:00:00Z"})", {k_v_bookings});
+  BOOST_TEST_REQUIRE(moved.status == 201, moved.body);
+  BOOST_TEST(moved.json()["data"]["location"].asString() == url);
+  auto wrong = call("POST", "/v2/bookings",
+                    R"({"start":"2026-03-10T15:00:00Z","eventTypeId":)" + std::to_string(et) +
+                        R"(,"attendee":{"name":"Sam","email":"sam@client.example","timeZone":"UTC"},
+                           "location":{"type":"link"}})",
+                    {k_v_bookings});
+  BOOST_TEST(wrong.status == 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(reschedule_and_cancel, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"Coaching","slug":"coaching")");
+  auto first = book(et, "2026-03-10T10:00:00Z");
+  BOOST_TEST_REQUIRE(first.status == 201, first.body);
+  const std::string old_uid = first.json()["data"]["uid"].asString();
+
+  // Rescheduling into the booking's own time (shifted by 30 min) is fine: its own busy time is ignored.
+  auto moved = call("POST", "/v2/bookings/" + old_uid + "/reschedule",
+                    R"({"start":"2026-03-10T10:30:00Z","reschedulingReason":"Clash","rescheduledBy":"maria@coach.example"})",
+                    {k_v_bookings});
+  BOOST_TEST_REQUIRE(moved.status == 201, moved.body);
+  auto n = moved.json()["data"];
+  BOOST_TEST(n["uid"].asString() != old_uid);
+  BOOST_TEST(n["id"] != first.json()["data"]["id"]);
+  BOOST_TEST(n["status"].asString() == "accepted");
+  BOOST_TEST(n["rescheduledFromUid"].asString() == old_uid);
+  BOOST_TEST(n["start"].asString() == "2026-03-10T10:30:00.000Z");
+  BOOST_TEST(n["reschedulingReason"].asString() == "Clash");
+  auto old = call("GET", "/v2/bookings/" + old_uid, "", {k_v_bookings}).json()["data"];
+  BOOST_TEST(old["status"].asString() == "cancelled");
+  BOOST_TEST(old["rescheduledToUid"] == n["uid"]);
+  BOOST_TEST(old["rescheduledByEmail"].asString() == "maria@coach.example");
+  BOOST_TEST(call("POST", "/v2/bookings/" + old_uid + "/reschedule", R"({"start":"2026-03-10T14:00:00Z"})",
+                  {k_v_bookings}).status == 400);
+
+  // The coach sees both; status filters and pagination.
+  auto all = call("GET", "/v2/bookings", "", {maria.bearer, k_v_bookings});
+  BOOST_TEST_REQUIRE(all.status == 200, all.body);
+  BOOST_TEST(all.json()["data"].size() == 2u);
+  BOOST_TEST(all.json()["pagination"]["totalItems"].asInt() == 2);
+  auto upcoming = call("GET", "/v2/bookings?status=upcoming", "", {maria.bearer, k_v_bookings}).json();
+  BOOST_TEST_REQUIRE(upcoming["data"].size() == 1u);
+  BOOST_TEST(upcoming["data"][0]["uid"] == n["uid"]);
+  auto page = call("GET", "/v2/bookings?take=1&skip=1", "", {maria.bearer, k_v_bookings}).json();
+  BOOST_TEST(page["data"].size() == 1u);
+  BOOST_TEST(page["pagination"]["currentPage"].asInt() == 2);
+  BOOST_TEST(page["pagination"]["hasPreviousPage"].asBool());
+  BOOST_TEST(!page["pagination"]["hasNextPage"].asBool());
+  BOOST_TEST(page["pagination"]["remainingItems"].asInt() == 0);
+  BOOST_TEST(call("GET", "/v2/bookings?take=0", "", {maria.bearer, k_v_bookings}).status == 400);
+  BOOST_TEST(call("GET", "/v2/bookings", "", {k_v_bookings}).status == 401);
+
+  // Cancel keeps the row and frees the time.
+  const std::string new_uid = n["uid"].asString();
+  auto cancelled = call("POST", "/v2/bookings/" + new_uid + "/cancel", R"({"cancellationReason":"Client ill"})",
+                        {k_v_bookings});
+  BOOST_TEST_REQUIRE(cancelled.status == 200, cancelled.body);
+  BOOST_TEST(cancelled.json()["data"]["status"].asString() == "cancelled");
+  BOOST_TEST(cancelled.json()["data"]["cancellationReason"].asString() == "Client ill");
+  BOOST_TEST(call("POST", "/v2/bookings/" + new_uid + "/cancel", "{}", {k_v_bookings}).status == 400);
+  BOOST_TEST(call("GET", "/v2/bookings?status=cancelled", "", {maria.bearer, k_v_bookings}).json()["data"].size() ==
+             2u);
+  BOOST_TEST(slot_starts(et, "2026-03-10").size() == 8u);
+  BOOST_TEST(book(et, "2026-03-10T10:00:00Z").status == 201);
+}
+
+BOOST_FIXTURE_TEST_CASE(mark_absent_only_after_start_and_by_the_host, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  Coach john = make_coach("john@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"C","slug":"c")");
+  auto b = book(et, "2026-03-10T10:00:00Z");
+  BOOST_TEST_REQUIRE(b.status == 201, b.body);
+  const std::string path = "/v2/bookings/" + b.json()["data"]["uid"].asString() + "/mark-absent";
+  const std::string body = R"({"attendees":[{"email":"sam@client.example","absent":true}]})";
+  BOOST_TEST(call("POST", path, body, {maria.bearer, k_v_bookings}).status == 400);  // not started
+  set_clock(1773140400000);  // 2026-03-10T11:00Z: the 2 s tokens are long expired
+  BOOST_TEST(call("POST", path, body, {maria.bearer, k_v_bookings}).status == 498);
+  refresh_coach(maria);
+  refresh_coach(john);
+  BOOST_TEST(call("POST", path, body, {john.bearer, k_v_bookings}).status == 403);
+  auto r = call("POST", path, body, {maria.bearer, k_v_bookings});
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(r.json()["data"]["attendees"][0]["absent"].asBool());
+  BOOST_TEST(!r.json()["data"]["absentHost"].asBool());
+  // Past bookings show under status=past now.
+  BOOST_TEST(call("GET", "/v2/bookings?status=past", "", {maria.bearer, k_v_bookings}).json()["data"].size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(reservation_hides_the_slot_and_a_second_one_is_422, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"Coaching","slug":"coaching")");
+  const std::string body = "{\"eventTypeId\":" + std::to_string(et) + ",\"slotStart\":\"2026-03-10T12:00:00Z\"}";
+  auto r = call("POST", "/v2/slots/reservations", body, {k_v_slots});
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  auto d = r.json()["data"];
+  BOOST_TEST(d["slotStart"].asString() == "2026-03-10T12:00:00.000Z");
+  BOOST_TEST(d["slotEnd"].asString() == "2026-03-10T13:00:00.000Z");
+  BOOST_TEST(d["slotDuration"].asInt() == 60);
+  BOOST_TEST(d["reservationDuration"].asInt() == 5);
+  BOOST_TEST(d["reservationUntil"].asString() == "2026-03-01T00:05:00.000Z");
+  const std::string uid = d["reservationUid"].asString();
+
+  auto starts = slot_starts(et, "2026-03-10");
+  BOOST_TEST(starts.size() == 7u);
+  BOOST_TEST((std::find(starts.begin(), starts.end(), "2026-03-10T12:00:00.000Z") == starts.end()));
+  auto again = call("POST", "/v2/slots/reservations", body, {k_v_slots});
+  BOOST_TEST(again.status == 422);
+  BOOST_TEST(again.json()["error"]["code"].asString() == "UnprocessableEntityException");
+  // Overlapping, not identical, is a conflict too.
+  BOOST_TEST(call("POST", "/v2/slots/reservations",
+                  "{\"eventTypeId\":" + std::to_string(et) + ",\"slotStart\":\"2026-03-10T12:30:00Z\"}",
+                  {k_v_slots}).status == 422);
+  BOOST_TEST(call("GET", "/v2/slots/reservations/" + uid, "", {k_v_slots}).json()["data"]["reservationUid"].asString() ==
+             uid);
+  // reservationDuration needs authentication.
+  BOOST_TEST(call("POST", "/v2/slots/reservations",
+                  "{\"eventTypeId\":" + std::to_string(et) +
+                      ",\"slotStart\":\"2026-03-10T14:00:00Z\",\"reservationDuration\":10}",
+                  {k_v_slots}).status == 401);
+  // A booked slot cannot be reserved.
+  BOOST_TEST_REQUIRE(book(et, "2026-03-10T09:00:00Z").status == 201);
+  BOOST_TEST(call("POST", "/v2/slots/reservations",
+                  "{\"eventTypeId\":" + std::to_string(et) + ",\"slotStart\":\"2026-03-10T09:00:00Z\"}",
+                  {k_v_slots}).status == 422);
+  // Reservations are advisory: booking the reserved slot still works.
+  BOOST_TEST(book(et, "2026-03-10T12:00:00Z", "fast@client.example").status == 201);
+
+  // After 5 minutes (emulator clock) the hold lapses; DELETE works on the uid.
+  auto r2 = call("POST", "/v2/slots/reservations",
+                 "{\"eventTypeId\":" + std::to_string(et) + ",\"slotStart\":\"2026-03-10T14:00:00Z\"}", {k_v_slots});
+  BOOST_TEST_REQUIRE(r2.status == 201, r2.body);
+  BOOST_TEST(slot_starts(et, "2026-03-10").size() == 5u);  // 09 and 12 booked, 14 held
+  BOOST_TEST(call("POST", "/_emulator/clock", R"({"advanceMs":300001})").status == 200);
+  BOOST_TEST(slot_starts(et, "2026-03-10").size() == 6u);
+  BOOST_TEST(call("DELETE", "/v2/slots/reservations/" + uid, "", {k_v_slots}).status == 200);
+  BOOST_TEST(call("DELETE", "/v2/slots/reservations/" + uid, "", {k_v_slots}).status == 404);
+  BOOST_TEST(call("GET", "/v2/slots/reservations/" + uid, "", {k_v_slots}).json()["data"].isNull());
+}
+
+BOOST_FIXTURE_TEST_CASE(state_counts_and_reset_clear_everything, CalFx) {
+  Coach maria = make_coach("maria@coach.example");
+  int64_t et = make_event_type(maria, R"("lengthInMinutes":60,"title":"C","slug":"c")");
+  BOOST_TEST_REQUIRE(book(et, "2026-03-10T10:00:00Z").status == 201);
+  BOOST_TEST_REQUIRE(call("POST", "/v2/slots/reservations",
+                          "{\"eventTypeId\":" + std::to_string(et) + ",\"slotStart\":\"2026-03-10T12:00:00Z\"}",
+                          {k_v_slots}).status == 201);
+  auto st = call("GET", "/_emulator/state").json();
+  BOOST_TEST(st["counts"]["eventTypes"].asInt() == 1);
+  BOOST_TEST(st["counts"]["bookings"].asInt() == 1);
+  BOOST_TEST(st["counts"]["reservations"].asInt() == 1);
+  BOOST_TEST(st["counts"]["schedules"].asInt() == 3);  // two seeded accounts + Maria's default
+  BOOST_TEST(st["clock"]["nowMs"].asInt64() == k_march_1_2026_ms);
+  BOOST_TEST(st["clock"]["frozen"].asBool());
+  BOOST_TEST(call("POST", "/_emulator/reset").status == 200);
+  st = call("GET", "/_emulator/state").json();
+  BOOST_TEST(st["counts"]["eventTypes"].asInt() == 0);
+  BOOST_TEST(st["counts"]["bookings"].asInt() == 0);
+  BOOST_TEST(st["counts"]["reservations"].asInt() == 0);
+  BOOST_TEST(!st["clock"]["frozen"].asBool());
+  const int64_t real_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+  BOOST_TEST(std::llabs(st["clock"]["nowMs"].asInt64() - real_ms) < 60000);  // back on real time
 }

@@ -1,8 +1,8 @@
 /* calcom_control.hpp: the emulator's test-control API under /_emulator/ (not
- * part of Cal.com): reset, fault injection, forced token expiry, a state dump
- * and a health check. Replies are plain JSON, not Cal.com envelopes. */
+ * part of Cal.com): reset, fault injection, forced token expiry, the emulator
+ * clock, connecting conferencing apps, a state dump and a health check. Replies are plain JSON, not Cal.com envelopes. */
 #pragma once
-#include "calcom_users.hpp"
+#include "calcom_bookings.hpp"
 
 namespace calcom_emu {
 
@@ -186,6 +186,8 @@ inline Reply handle_control_state(Call& c) {
     t["refreshExpired"] = n_refresh_expired;
     t["refreshRetired"] = n_retired;
     uj["tokens"] = t;
+    uj["connectedApps"] = Json::Value(Json::arrayValue);
+    for (const auto& a : u.connected_apps) uj["connectedApps"].append(a);
     uj["refreshSuccesses"] = u.n_refresh_ok;
     uj["forceRefreshes"] = u.n_force_refresh;
     j["users"].append(uj);
@@ -198,9 +200,63 @@ inline Reply handle_control_state(Call& c) {
     sj["ownerId"] = static_cast<Json::Int64>(s.owner_id);
     sj["name"] = s.name;
     sj["timeZone"] = s.time_zone;
-    sj["isDefault"] = s.is_default;
+    sj["isDefault"] = schedule_is_default(c.st, s);
     j["schedules"].append(sj);
   }
+
+  j["eventTypes"] = Json::Value(Json::arrayValue);
+  for (const auto& [id, et] : c.st.event_types) {
+    Json::Value ej(Json::objectValue);
+    ej["id"] = static_cast<Json::Int64>(et.id);
+    ej["ownerId"] = static_cast<Json::Int64>(et.owner_id);
+    ej["slug"] = et_get(et, "slug");
+    ej["lengthInMinutes"] = et_get(et, "lengthInMinutes");
+    ej["scheduleId"] = et_get(et, "scheduleId");
+    j["eventTypes"].append(ej);
+  }
+
+  j["bookings"] = Json::Value(Json::arrayValue);
+  Json::Value by_status(Json::objectValue);
+  for (const auto& [id, b] : c.st.bookings) {
+    Json::Value bj(Json::objectValue);
+    bj["id"] = static_cast<Json::Int64>(b.id);
+    bj["uid"] = b.uid;
+    bj["status"] = b.status;
+    bj["hostId"] = static_cast<Json::Int64>(b.host_id);
+    bj["eventTypeId"] = static_cast<Json::Int64>(b.event_type_id);
+    bj["start"] = iso_utc_ms(b.start_ms);
+    bj["end"] = iso_utc_ms(b.end_ms);
+    bj["rescheduled"] = b.rescheduled;
+    j["bookings"].append(bj);
+    by_status[b.status] = by_status.get(b.status, 0).asInt() + 1;
+  }
+
+  j["reservations"] = Json::Value(Json::arrayValue);
+  int n_active_reservations = 0;
+  for (const auto& [uid, r] : c.st.reservations) {
+    Json::Value rj = reservation_json(r);
+    rj["hostId"] = static_cast<Json::Int64>(r.host_id);
+    rj["active"] = r.until_ms > c.now_ms;
+    if (r.until_ms > c.now_ms) ++n_active_reservations;
+    j["reservations"].append(rj);
+  }
+
+  Json::Value counts(Json::objectValue);
+  counts["users"] = static_cast<Json::UInt64>(c.st.users.size());
+  counts["schedules"] = static_cast<Json::UInt64>(c.st.schedules.size());
+  counts["eventTypes"] = static_cast<Json::UInt64>(c.st.event_types.size());
+  counts["bookings"] = static_cast<Json::UInt64>(c.st.bookings.size());
+  counts["bookingsByStatus"] = by_status;
+  counts["reservations"] = static_cast<Json::UInt64>(c.st.reservations.size());
+  counts["activeReservations"] = n_active_reservations;
+  j["counts"] = counts;
+
+  Json::Value clock(Json::objectValue);
+  clock["nowMs"] = static_cast<Json::Int64>(c.now_ms);
+  clock["now"] = iso_utc_ms(c.now_ms);
+  clock["offsetMs"] = static_cast<Json::Int64>(c.st.clock_offset_ms);
+  clock["frozen"] = c.st.clock_frozen;
+  j["clock"] = clock;
 
   const Counters& k = c.st.counters;
   Json::Value cj(Json::objectValue);
@@ -219,11 +275,101 @@ inline Reply handle_control_state(Call& c) {
   cj["oauth2Errors"] = static_cast<Json::Int64>(k.n_oauth2_errors);
   cj["faultsFired"] = static_cast<Json::Int64>(k.n_faults_fired);
   cj["throttled"] = static_cast<Json::Int64>(k.n_throttled);
+  cj["slotQueries"] = static_cast<Json::Int64>(k.n_slot_queries);
+  cj["bookingsCreated"] = static_cast<Json::Int64>(k.n_bookings_created);
+  cj["bookingsRescheduled"] = static_cast<Json::Int64>(k.n_bookings_rescheduled);
+  cj["bookingsCancelled"] = static_cast<Json::Int64>(k.n_bookings_cancelled);
+  cj["bookingConflicts"] = static_cast<Json::Int64>(k.n_booking_conflicts);
+  cj["reservationConflicts"] = static_cast<Json::Int64>(k.n_reservation_conflicts);
+  cj["apiVersionRejections"] = static_cast<Json::Int64>(k.n_api_version_rejections);
   cj["pendingAuthCodes"] = static_cast<Json::UInt64>(c.st.auth_codes.size());
   j["counters"] = cj;
 
   j["faults"] = Json::Value(Json::arrayValue);
   for (const auto& f : c.st.faults) j["faults"].append(fault_json(f));
+  return control_json(200, j);
+}
+
+/* Parses a control body: empty -> {}, else a JSON object. */
+inline std::optional<Reply> control_body(const Call& c, Json::Value& out) {
+  std::string err;
+  if (!json_parse(c.req.body.empty() ? "{}" : c.req.body, out, err) || !out.isObject()) {
+    return control_error("body must be a JSON object");
+  }
+  return std::nullopt;
+}
+
+/* POST /_emulator/clock: moves the emulator's clock (what tokens, minimum
+ * notice, reservations and createdAt see).
+ *   {"nowMs": N}        the clock reads N now and runs on from there
+ *   {"offsetMs": N}     the clock runs N ms ahead of real time (negative: behind)
+ *   {"advanceMs": N}    moves the clock by N ms from where it is
+ *   {"frozen": true}    (with any of the above, or alone) stops it; false restarts it
+ *   {"reset": true}     back to real time
+ * Answers {ok, nowMs, now, offsetMs, frozen}. /_emulator/reset also resets it. */
+inline Reply handle_control_clock(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  int64_t v = 0;
+  int n_set = 0;
+  for (const char* k : {"nowMs", "offsetMs", "advanceMs"}) if (b.isMember(k)) ++n_set;
+  if (n_set > 1) return control_error("give at most one of nowMs, offsetMs, advanceMs");
+  if (b.isMember("frozen") && !b["frozen"].isBool()) return control_error("frozen must be a boolean");
+  if (b.isMember("reset") && !b["reset"].isBool()) return control_error("reset must be a boolean");
+  const int64_t real = now_ms();
+  const int64_t current = emulator_now(c.st);
+  int64_t target = current;
+  if (b.get("reset", false).asBool()) {
+    target = real;
+    c.st.clock_frozen = false;
+  }
+  if (b.isMember("nowMs")) {
+    if (!json_as_int64(b["nowMs"], v) || v < 0) return control_error("nowMs must be a non-negative integer");
+    target = v;
+  } else if (b.isMember("offsetMs")) {
+    if (!json_as_int64(b["offsetMs"], v)) return control_error("offsetMs must be an integer");
+    target = real + v;
+  } else if (b.isMember("advanceMs")) {
+    if (!json_as_int64(b["advanceMs"], v)) return control_error("advanceMs must be an integer");
+    target = current + v;
+  }
+  const bool frozen = b.isMember("frozen") ? b["frozen"].asBool() : c.st.clock_frozen;
+  c.st.clock_frozen = frozen;
+  c.st.clock_frozen_ms = target;
+  c.st.clock_offset_ms = target - real;
+  c.now_ms = emulator_now(c.st);
+  Json::Value j(Json::objectValue);
+  j["ok"] = true;
+  j["nowMs"] = static_cast<Json::Int64>(c.now_ms);
+  j["now"] = iso_utc_ms(c.now_ms);
+  j["offsetMs"] = static_cast<Json::Int64>(c.st.clock_offset_ms);
+  j["frozen"] = c.st.clock_frozen;
+  return control_json(200, j);
+}
+
+/* POST /_emulator/connect-app {"userId":N,"app":"zoom","connected":true}:
+ * marks a conferencing app connected (or disconnected) for the user, which
+ * is what an integration location on an event type requires. */
+inline Reply handle_control_connect_app(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  int64_t user_id = 0;
+  if (!json_as_int64(b["userId"], user_id)) return control_error("userId must be an integer");
+  auto it = c.st.users.find(user_id);
+  if (it == c.st.users.end()) return control_error("no user with id " + std::to_string(user_id));
+  const auto& apps = location_integrations();
+  if (!b["app"].isString() || std::find(apps.begin(), apps.end(), b["app"].asString()) == apps.end()) {
+    return control_error("app must be one of: " + join(apps, ", "));
+  }
+  if (b.isMember("connected") && !b["connected"].isBool()) return control_error("connected must be a boolean");
+  const std::string app = b["app"].asString();
+  if (b.get("connected", true).asBool()) it->second.connected_apps.insert(app);
+  else it->second.connected_apps.erase(app);
+  Json::Value j(Json::objectValue);
+  j["ok"] = true;
+  j["userId"] = static_cast<Json::Int64>(user_id);
+  j["connectedApps"] = Json::Value(Json::arrayValue);
+  for (const auto& a : it->second.connected_apps) j["connectedApps"].append(a);
   return control_json(200, j);
 }
 

@@ -82,6 +82,9 @@ struct User {
   bool is_platform_managed = false;
   int64_t organization_id = 0;         // 0 = no organisation
   bool is_platform_owner = false;      // who client credentials authenticate as
+  // Conferencing apps the user has connected ("zoom", "google-meet", ...);
+  // set through POST /_emulator/connect-app. "cal-video" is always available.
+  std::set<std::string> connected_apps;
   // Per-user counters for /_emulator/state.
   int n_refresh_ok = 0;
   int n_force_refresh = 0;
@@ -93,16 +96,88 @@ struct Availability {
   std::string end_time;                // "17:00"
 };
 
-/* A schedule (availability). Only the default schedule made on user creation
- * exists for now; the schedules endpoints will build on this. */
+struct DateOverride {
+  std::string date;                    // "2026-03-11", local date in the schedule's zone
+  std::string start_time;              // "14:00"
+  std::string end_time;                // "18:00"; equal to start_time: the day is off
+};
+
+/* A schedule (availability), as /v2/schedules stores it: each availability
+ * rule and override exactly as sent (never merged). Whether it is the
+ * owner's default is not stored here: it is User::default_schedule_id, so the
+ * two can never disagree (see schedule_is_default). */
 struct Schedule {
   int64_t id = 0;
   int64_t owner_id = 0;
   std::string name;
   std::string time_zone;
-  bool is_default = false;
   std::vector<Availability> availability;
-  Json::Value overrides = Json::Value(Json::arrayValue);
+  std::vector<DateOverride> overrides;
+};
+
+/* An event type (/v2/event-types, 2024-06-14). `props` holds every stored
+ * input property in its output form (title, slug, lengthInMinutes,
+ * description, locations, bookingFields with the system fields, buffers,
+ * limits, ...); the output is the defaults overlaid with props. */
+struct EventType {
+  int64_t id = 0;
+  int64_t owner_id = 0;
+  int64_t created_ms = 0;
+  Json::Value props = Json::Value(Json::objectValue);
+};
+
+struct BookingAttendee {
+  std::string name;
+  std::string email;
+  std::string time_zone;
+  std::string language = "en";
+  std::string phone;                   // "" = none
+  bool absent = false;
+};
+
+/* A booking (/v2/bookings, 2024-08-13). Times are epoch ms (whole seconds).
+ * status is the lower-case output value: accepted, pending, cancelled,
+ * rejected. The event type's slug and buffers are copied at booking time so
+ * a deleted event type leaves readable bookings behind. */
+struct Booking {
+  int64_t id = 0;
+  std::string uid;
+  int64_t event_type_id = 0;
+  std::string event_type_slug;
+  int64_t host_id = 0;
+  std::string title;
+  std::string description;
+  std::string status = "accepted";
+  int64_t start_ms = 0, end_ms = 0;
+  int duration_min = 0;
+  std::vector<BookingAttendee> attendees;
+  std::vector<std::string> guests;
+  std::string location;                // stored value: "integrations:zoom", a link, an address...
+  std::string video_call_url;          // metadata.videoCallUrl ("" = none)
+  Json::Value metadata = Json::Value(Json::objectValue);   // without videoCallUrl
+  Json::Value responses = Json::Value(Json::objectValue);  // bookingFieldsResponses as stored
+  std::string cancellation_reason;
+  std::string cancelled_by_email;
+  std::string rescheduling_reason;
+  std::string rescheduled_by_email;
+  std::string rescheduled_from_uid;
+  std::string rescheduled_to_uid;
+  bool rescheduled = false;            // the DB flag on a booking replaced by a reschedule
+  bool absent_host = false;
+  std::string ics_uid;
+  int64_t created_ms = 0, updated_ms = 0;
+};
+
+/* A slot reservation (soft hold, /v2/slots/reservations). */
+struct Reservation {
+  std::string uid;
+  int64_t event_type_id = 0;
+  int64_t host_id = 0;
+  int64_t slot_start_ms = 0, slot_end_ms = 0;
+  int slot_duration_min = 0;
+  int reservation_min = 5;
+  int64_t until_ms = 0;                // releaseAt
+  int64_t reserved_by_user_id = 0;     // 0 = anonymous
 };
 
 enum class TokenKind { access, refresh };
@@ -164,6 +239,13 @@ struct Counters {
   int64_t n_oauth2_errors = 0;
   int64_t n_faults_fired = 0;
   int64_t n_throttled = 0;
+  int64_t n_slot_queries = 0;
+  int64_t n_bookings_created = 0;
+  int64_t n_bookings_rescheduled = 0;
+  int64_t n_bookings_cancelled = 0;
+  int64_t n_booking_conflicts = 0;          // 400 "not available" on create/reschedule
+  int64_t n_reservation_conflicts = 0;      // 422s
+  int64_t n_api_version_rejections = 0;
 };
 
 struct RateWindow {
@@ -177,6 +259,10 @@ struct State {
   std::mutex mu;
   std::map<int64_t, User> users;                 // ordered by id
   std::map<int64_t, Schedule> schedules;
+  std::map<int64_t, EventType> event_types;
+  std::map<int64_t, Booking> bookings;            // by id
+  std::map<std::string, int64_t> booking_ids;     // uid -> id
+  std::map<std::string, Reservation> reservations;  // by uid
   std::unordered_map<std::string, TokenRec> tokens;
   std::unordered_map<std::string, RetiredToken> retired_refresh;
   std::unordered_map<std::string, AuthCode> auth_codes;
@@ -185,7 +271,14 @@ struct State {
   Counters counters;
   int64_t next_user_id = 1001;
   int64_t next_schedule_id = 201;
+  int64_t next_event_type_id = 5501;
+  int64_t next_booking_id = 88001;
   int64_t next_fault_id = 1;
+  // The emulator clock (POST /_emulator/clock): real time + offset, or a
+  // frozen instant. Every handler reads it through emulator_now().
+  int64_t clock_offset_ms = 0;
+  bool clock_frozen = false;
+  int64_t clock_frozen_ms = 0;
   std::string jwt_key;                           // HS256 key of this process
 };
 
@@ -194,6 +287,13 @@ struct State {
 inline int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/* The emulator's "now": what every handler sees as the current time (token
+ * expiry, minimum notice, reservations, createdAt...). Precondition: st.mu
+ * held or no threads. */
+inline int64_t emulator_now(const State& st) {
+  return st.clock_frozen ? st.clock_frozen_ms : now_ms() + st.clock_offset_ms;
 }
 
 /* "2026-03-01T10:00:00.000Z" */
@@ -634,6 +734,221 @@ inline std::string random_uuid() {
   h[16] = variant[static_cast<unsigned char>(h[16]) % 4];
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20);
+}
+
+/* ------------------------------------------------------ cal-api-version */
+
+/* The versioned families (schedules, event types, slots, bookings) check the
+ * cal-api-version header before anything else.
+ *
+ * DEVIATION from Cal.com, on purpose: real Cal.com routes a missing or unknown
+ * cal-api-version to its legacy 2024-04-15 controllers, which take and return
+ * different shapes. The emulator implements only the versions listed here and
+ * answers anything else with a loud 400 (BadRequestException) naming the
+ * version to send, so a client that forgets the header fails in tests instead
+ * of silently talking to the legacy API in production. */
+inline std::optional<Reply> require_api_version(Call& c, const std::vector<std::string>& accepted,
+                                                const std::string& family) {
+  const std::string got = c.has_header("cal-api-version") ? c.header("cal-api-version") : "";
+  for (const auto& v : accepted) if (got == v) return std::nullopt;
+  c.st.counters.n_api_version_rejections++;
+  std::string list;
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == accepted.size() ? " or " : ", ") + std::string("\"") + accepted[i] + "\"";
+  }
+  std::string message = "cal-api-version header must be " + list + " for " + family + " (got " +
+                        (got.empty() ? std::string("none") : "\"" + got + "\"") +
+                        "). The Cal.com emulator only implements the listed version; real Cal.com "
+                        "would silently fall back to the legacy 2024-04-15 endpoints.";
+  return error_reply(c, 400, message);
+}
+
+/* ------------------------------------------------- validation helpers */
+
+/* A class-validator error for a nested property: path {"availability","0",
+ * "startTime"} gives availability -> children 0 -> children startTime with the
+ * value and constraint on the leaf, as ValidationPipe reports nested DTOs. */
+inline Json::Value nested_validation_error(const std::vector<std::string>& path, const Json::Value* value,
+                                           const std::string& constraint, const std::string& message) {
+  Json::Value leaf = validation_error(path.back(), value, constraint, message);
+  for (size_t i = path.size() - 1; i-- > 0;) {
+    Json::Value parent(Json::objectValue);
+    parent["property"] = path[i];
+    parent["children"] = Json::Value(Json::arrayValue);
+    parent["children"].append(leaf);
+    parent["constraints"] = Json::Value(Json::objectValue);
+    leaf = parent;
+  }
+  return leaf;
+}
+
+/* Collects class-validator-style errors for one request body (a JSON
+ * object). Absent and null both count as "not given" (IsOptional). */
+class BodyChecker {
+ public:
+  explicit BodyChecker(const Json::Value& body) : body_(body) {}
+  bool present(const char* k) const { return body_.isMember(k) && !body_[k].isNull(); }
+  const Json::Value& operator[](const char* k) const { return body_[k]; }
+  Json::Value& errors() { return errors_; }
+  bool ok() const { return errors_.empty(); }
+
+  void add(const char* k, const std::string& constraint, const std::string& message) {
+    errors_.append(validation_error(k, present(k) ? &body_[k] : nullptr, constraint, message));
+  }
+  void add_nested(const std::vector<std::string>& path, const Json::Value* value,
+                  const std::string& constraint, const std::string& message) {
+    errors_.append(nested_validation_error(path, value, constraint, message));
+  }
+
+  std::optional<std::string> str(const char* k, bool required = false) {
+    if (!present(k)) {
+      if (required) add(k, "isString", std::string(k) + " must be a string");
+      return std::nullopt;
+    }
+    if (!body_[k].isString()) { add(k, "isString", std::string(k) + " must be a string"); return std::nullopt; }
+    return body_[k].asString();
+  }
+  std::optional<bool> boolean(const char* k, bool required = false) {
+    if (!present(k)) {
+      if (required) add(k, "isBoolean", std::string(k) + " must be a boolean value");
+      return std::nullopt;
+    }
+    if (!body_[k].isBool()) { add(k, "isBoolean", std::string(k) + " must be a boolean value"); return std::nullopt; }
+    return body_[k].asBool();
+  }
+  /* An integer >= min (class-validator IsInt + Min). */
+  std::optional<int64_t> integer(const char* k, bool required = false, int64_t min = 0,
+                                 int64_t max = 1000000000) {
+    if (!present(k)) {
+      if (required) add(k, "isNumber", std::string(k) + " must be a number conforming to the specified constraints");
+      return std::nullopt;
+    }
+    int64_t v = 0;
+    if (!json_is_number(body_[k])) {
+      add(k, "isNumber", std::string(k) + " must be a number conforming to the specified constraints");
+      return std::nullopt;
+    }
+    if (!json_as_int64(body_[k], v)) { add(k, "isInt", std::string(k) + " must be an integer number"); return std::nullopt; }
+    if (v < min) { add(k, "min", std::string(k) + " must not be less than " + std::to_string(min)); return std::nullopt; }
+    if (v > max) { add(k, "max", std::string(k) + " must not be greater than " + std::to_string(max)); return std::nullopt; }
+    return v;
+  }
+  const Json::Value* array(const char* k, bool required = false) {
+    if (!present(k)) {
+      if (required) add(k, "isArray", std::string(k) + " must be an array");
+      return nullptr;
+    }
+    if (!body_[k].isArray()) { add(k, "isArray", std::string(k) + " must be an array"); return nullptr; }
+    return &body_[k];
+  }
+  const Json::Value* object(const char* k, bool required = false) {
+    if (!present(k)) {
+      if (required) add(k, "isObject", std::string(k) + " must be an object");
+      return nullptr;
+    }
+    if (!body_[k].isObject()) {
+      add(k, "nestedValidation", "nested property " + std::string(k) + " must be either object or array");
+      return nullptr;
+    }
+    return &body_[k];
+  }
+
+ private:
+  const Json::Value& body_;
+  Json::Value errors_ = Json::Value(Json::arrayValue);
+};
+
+/* Booking/user metadata rule (ValidateMetadata): at most 50 keys, keys up to
+ * 40 characters, values string (up to 500), number or boolean. */
+inline bool metadata_ok(const Json::Value& m) {
+  if (!m.isObject() || m.size() > 50) return false;
+  for (const auto& key : m.getMemberNames()) {
+    const Json::Value& v = m[key];
+    if (utf8_length(key) > 40) return false;
+    if (v.isString()) {
+      if (utf8_length(v.asString()) > 500) return false;
+    } else if (!json_is_number(v) && !v.isBool()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ------------------------------------------------------- calendar dates */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil algorithm). */
+inline int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+inline std::string civil_from_days(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(y), m, d);
+  return buf;
+}
+
+/* "YYYY-MM-DD" (a real calendar date) -> days since the epoch. */
+inline std::optional<int64_t> parse_ymd(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  for (size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  int y = std::stoi(s.substr(0, 4)), m = std::stoi(s.substr(5, 2)), d = std::stoi(s.substr(8, 2));
+  if (m < 1 || m > 12 || d < 1) return std::nullopt;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > mdays[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  return days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+}
+
+/* 0 = Sunday ... 6 = Saturday for days since the epoch (1970-01-01 was a Thursday). */
+inline int weekday_of_days(int64_t days) {
+  return static_cast<int>(((days % 7) + 7 + 4) % 7);
+}
+
+/* "HH:MM" with hours 00-23 and minutes 00-59 (Cal.com's IsTimeFormat). */
+inline bool is_hhmm(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':') return false;
+  for (size_t i : {0u, 1u, 3u, 4u}) if (s[i] < '0' || s[i] > '9') return false;
+  return (s[0] - '0') * 10 + (s[1] - '0') <= 23 && s[3] <= '5';
+}
+
+/* ------------------------------------------------------------- ids, emails */
+
+/* n random characters of [0-9A-Za-z] (booking uids, iCal uids). */
+inline std::string random_base62(size_t n) {
+  static const char* alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string bytes = coach::crypto::random_bytes(n);
+  std::string out;
+  for (unsigned char b : bytes) out.push_back(alphabet[b % 62]);
+  return out;
+}
+
+/* Booking outputs' displayEmail: the address with a "+<25 alphanumerics>"
+ * segment (a platform client id) removed from the local part. */
+inline std::string display_email(const std::string& email) {
+  size_t at = email.find('@');
+  if (at == std::string::npos) return email;
+  size_t plus = email.rfind('+', at);
+  if (plus == std::string::npos || at - plus - 1 != 25) return email;
+  for (size_t i = plus + 1; i < at; ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(email[i]))) return email;
+  }
+  return email.substr(0, plus) + email.substr(at);
 }
 
 }  // namespace calcom_emu

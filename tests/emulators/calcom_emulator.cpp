@@ -6,7 +6,11 @@
  *   calcom_auth.hpp     tokens, client credentials, Bearer tokens
  *   calcom_users.hpp    managed users, refresh, /v2/me
  *   calcom_oauth2.hpp   standard OAuth2 (consent page, token endpoint)
- *   calcom_control.hpp  /_emulator/ test control API
+ *   calcom_schedules.hpp    /v2/schedules (availability)
+ *   calcom_event_types.hpp  /v2/event-types
+ *   calcom_slots.hpp        /v2/slots and slot reservations (slot engine)
+ *   calcom_bookings.hpp     /v2/bookings
+ *   calcom_control.hpp  /_emulator/ test control API (reset, faults, clock, ...)
  * This file parses the flags, holds the route table and runs the server.
  * Every handler runs under State::mu, so the server is race-free with
  * httplib's thread pool. One log line per request goes to stderr. */
@@ -19,6 +23,7 @@
 #include <regex>
 #include <thread>
 
+#include "calcom_bookings.hpp"
 #include "calcom_control.hpp"
 #include "calcom_oauth2.hpp"
 #include "calcom_users.hpp"
@@ -180,6 +185,34 @@ inline std::vector<Route> build_routes() {
   add("POST", "/auth/oauth2/authorize", handle_authorize_decision);
   add("POST", "/v2/auth/oauth2/token", handle_oauth2_token);
   add("GET", "/v2/auth/oauth2/clients/" + seg, handle_oauth2_client);
+  // Schedules (§3, cal-api-version 2024-06-11 / 2024-06-14).
+  add("POST", "/v2/schedules", handle_create_schedule);
+  add("GET", "/v2/schedules", handle_list_schedules);
+  add("GET", "/v2/schedules/default", handle_get_default_schedule);
+  add("GET", "/v2/schedules/" + seg, handle_get_schedule);
+  add("PATCH", "/v2/schedules/" + seg, handle_patch_schedule);
+  add("DELETE", "/v2/schedules/" + seg, handle_delete_schedule);
+  // Event types (§4, 2024-06-14).
+  add("POST", "/v2/event-types", handle_create_event_type);
+  add("GET", "/v2/event-types", handle_list_event_types);
+  add("GET", "/v2/event-types/" + seg, handle_get_event_type);
+  add("PATCH", "/v2/event-types/" + seg, handle_patch_event_type);
+  add("DELETE", "/v2/event-types/" + seg, handle_delete_event_type);
+  // Slots and reservations (§5, 2024-09-04).
+  add("GET", "/v2/slots", handle_get_slots);
+  add("POST", "/v2/slots/reservations", handle_reserve_slot);
+  add("GET", "/v2/slots/reservations/" + seg, handle_get_reservation);
+  add("PATCH", "/v2/slots/reservations/" + seg, handle_update_reservation);
+  add("DELETE", "/v2/slots/reservations/" + seg, handle_delete_reservation);
+  // Bookings (§6, 2024-08-13).
+  add("POST", "/v2/bookings", handle_create_booking);
+  add("GET", "/v2/bookings", handle_list_bookings);
+  add("GET", "/v2/bookings/" + seg, handle_get_booking);
+  add("POST", "/v2/bookings/" + seg + "/cancel", handle_cancel_booking);
+  add("POST", "/v2/bookings/" + seg + "/reschedule", handle_reschedule_booking);
+  add("POST", "/v2/bookings/" + seg + "/mark-absent", handle_mark_absent);
+  add("POST", "/v2/bookings/" + seg + "/confirm", handle_confirm_booking);
+  add("POST", "/v2/bookings/" + seg + "/decline", handle_decline_booking);
   // Test control (not Cal.com).
   add("POST", "/_emulator/reset", handle_control_reset);
   add("POST", "/_emulator/faults", handle_control_add_fault);
@@ -187,6 +220,8 @@ inline std::vector<Route> build_routes() {
   add("DELETE", "/_emulator/faults", handle_control_clear_faults);
   add("POST", "/_emulator/expire-access-tokens", handle_control_expire_tokens);
   add("GET", "/_emulator/state", handle_control_state);
+  add("POST", "/_emulator/clock", handle_control_clock);
+  add("POST", "/_emulator/connect-app", handle_control_connect_app);
   add("GET", "/_emulator/health", handle_control_health);
   return r;
 }
@@ -252,7 +287,10 @@ class Server {
       if (fault && fault->delay_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
       }
-      c.now_ms = now_ms();
+      {
+        std::lock_guard<std::mutex> lock(st_.mu);
+        c.now_ms = emulator_now(st_);
+      }
       if (fault && fault->status != 0) {
         reply = error_reply(c, fault->status, "Emulated fault: HTTP " + std::to_string(fault->status) +
                                                   " injected through /_emulator/faults");
@@ -284,6 +322,7 @@ class Server {
       for (size_t i = 1; i < m.size(); ++i) c.params.push_back(m[i].str());
       std::vector<std::pair<std::string, std::string>> limit_headers;
       std::lock_guard<std::mutex> lock(st_.mu);
+      c.now_ms = emulator_now(st_);  // the emulator clock, read under the lock
       if (!is_control && cfg_.rate_limit_per_min > 0 && starts_with(path, "/v2/")) {
         if (auto err = throttle(c, throttle_key(c, c.params, path), limit_headers)) {
           for (auto& h : limit_headers) err->headers.push_back(std::move(h));

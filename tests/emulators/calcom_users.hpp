@@ -115,18 +115,30 @@ inline const User* find_user_by_email(const State& st, const std::string& email)
 
 /* ------------------------------------------------------------ schedules */
 
-/* "Default schedule": Monday-Friday 09:00-17:00 in tz; returns its id. */
+/* Cal.com's availability when none is given: Monday-Friday 09:00-17:00. */
+inline Availability default_availability() {
+  return Availability{{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}, "09:00", "17:00"};
+}
+
+/* "Default schedule": Monday-Friday 09:00-17:00 in tz, no overrides; a full
+ * /v2/schedules object. Returns its id; the caller makes it the user's
+ * defaultScheduleId (which is what makes it the default). */
 inline int64_t create_default_schedule(State& st, int64_t owner_id, const std::string& tz) {
   Schedule s;
   s.id = st.next_schedule_id++;
   s.owner_id = owner_id;
   s.name = "Default schedule";
   s.time_zone = tz;
-  s.is_default = true;
-  s.availability.push_back(
-      Availability{{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}, "09:00", "17:00"});
+  s.availability.push_back(default_availability());
   st.schedules[s.id] = s;
   return s.id;
+}
+
+/* Whether the schedule is its owner's default (User::defaultScheduleId). */
+inline bool schedule_is_default(const State& st, const Schedule& s) {
+  auto it = st.users.find(s.owner_id);
+  if (it == st.users.end() || !it->second.default_schedule_id.isIntegral()) return false;
+  return it->second.default_schedule_id.asInt64() == s.id;
 }
 
 /* --------------------------------------------------------------- inputs */
@@ -272,6 +284,10 @@ inline void apply_user_input(User& u, const UserInput& in) {
 inline void reset_state(State& st, const Config& cfg) {
   st.users.clear();
   st.schedules.clear();
+  st.event_types.clear();
+  st.bookings.clear();
+  st.booking_ids.clear();
+  st.reservations.clear();
   st.tokens.clear();
   st.retired_refresh.clear();
   st.auth_codes.clear();
@@ -280,7 +296,12 @@ inline void reset_state(State& st, const Config& cfg) {
   st.counters = Counters{};
   st.next_user_id = 1001;
   st.next_schedule_id = 201;
+  st.next_event_type_id = 5501;
+  st.next_booking_id = 88001;
   st.next_fault_id = 1;
+  st.clock_offset_ms = 0;
+  st.clock_frozen = false;
+  st.clock_frozen_ms = 0;
   const std::string created = iso_utc_ms(now_ms());
 
   User owner;
@@ -464,8 +485,31 @@ inline Reply handle_patch_managed_user(Call& c) {
   return ok_reply(managed_user_json(*u));
 }
 
+/* Removes everything a deleted user owned: schedules, event types, the
+ * bookings they host and their reservations. */
+inline void delete_user_data(State& st, int64_t id) {
+  for (auto it = st.schedules.begin(); it != st.schedules.end();) {
+    it = it->second.owner_id == id ? st.schedules.erase(it) : std::next(it);
+  }
+  for (auto it = st.event_types.begin(); it != st.event_types.end();) {
+    it = it->second.owner_id == id ? st.event_types.erase(it) : std::next(it);
+  }
+  for (auto it = st.bookings.begin(); it != st.bookings.end();) {
+    if (it->second.host_id == id) {
+      st.booking_ids.erase(it->second.uid);
+      it = st.bookings.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = st.reservations.begin(); it != st.reservations.end();) {
+    it = it->second.host_id == id ? st.reservations.erase(it) : std::next(it);
+  }
+}
+
 /* DELETE /v2/oauth-clients/{clientId}/users/{userId}: the deleted user; its
- * tokens, schedules and pending auth codes go with it. */
+ * tokens, schedules, event types, hosted bookings, reservations and pending
+ * auth codes go with it. */
 inline Reply handle_delete_managed_user(Call& c) {
   if (auto err = require_client(c, c.params[0])) return *err;
   User* u = nullptr;
@@ -474,9 +518,7 @@ inline Reply handle_delete_managed_user(Call& c) {
   const int64_t id = u->id;
   revoke_user_tokens(c.st, TokenFamily::platform, id, "user-deleted");
   revoke_user_tokens(c.st, TokenFamily::oauth2, id, "user-deleted");
-  for (auto it = c.st.schedules.begin(); it != c.st.schedules.end();) {
-    it = it->second.owner_id == id ? c.st.schedules.erase(it) : std::next(it);
-  }
+  delete_user_data(c.st, id);
   c.st.users.erase(id);
   return ok_reply(data);
 }
