@@ -600,26 +600,30 @@ Result<SlotAnswer> free_slots(Ctx& c, const SlotQuery& q) {
   if (*to <= *from) return make_error(400, "invalid_window", "'end' must be after 'start'");
   if (*to - *from > std::chrono::hours(24 * 62)) return make_error(400, "invalid_window", "The window may span at most 62 days");
   if (q.duration_min < 0 || q.duration_min > 720) return make_error(400, "invalid_field", "'duration' must be between 1 and 720 minutes");
-  auto coach = c.db.query_one("SELECT u.id FROM users u JOIN CalendarIntegration ci ON ci.user_id = u.id "
-                              "WHERE u.id = ? AND u.role = 'coach' AND ci.status = 'active'", {q.coach_user_id});
-  if (!coach) return make_error(404, "unknown_coach", "No bookable coach with id " + std::to_string(q.coach_user_id));
-  auto et = find_event_type(c.db, q.cal_event_type_id);
-  if (!et || et->user_id != q.coach_user_id)
-    return make_error(404, "unknown_event_type", "This coach has no session type " + std::to_string(q.cal_event_type_id));
-
   SlotAnswer ans;
   ans.window_start = slots::format_iso(*from, "UTC");
   ans.window_end = slots::format_iso(*to, "UTC");
   const std::string key = crypto::hex_encode(crypto::sha256(
       std::to_string(q.coach_user_id) + "|" + std::to_string(q.cal_event_type_id) + "|" + ans.window_start + "|" +
       ans.window_end + "|" + q.time_zone + "|" + std::to_string(q.duration_min)));
-  const int64_t version = current_version(c.db, q.coach_user_id);
-  if (auto hit = c.db.query_one("SELECT body FROM slot_cache WHERE cache_key = ? AND version = ? AND expires_at > CURRENT_TIMESTAMP(3)",
-                                {key, version})) {
+  // Warm path: one query. An entry exists only for a coach and session type
+  // that were valid when it was stored, and every change since (a deleted
+  // session type, a booking, a disconnect) bumped the version it must match.
+  if (auto hit = c.db.query_one(
+          "SELECT s.body FROM slot_cache s LEFT JOIN coach_cache_version v ON v.user_id = s.user_id "
+          "WHERE s.cache_key = ? AND s.version = COALESCE(v.version, 1) AND s.expires_at > CURRENT_TIMESTAMP(3)",
+          {key})) {
     ans.days = parse_or(hit->str("body"), Json::arrayValue);
     ans.source = "cache";
     return ans;
   }
+  auto coach = c.db.query_one("SELECT u.id FROM users u JOIN CalendarIntegration ci ON ci.user_id = u.id "
+                              "WHERE u.id = ? AND u.role = 'coach' AND ci.status = 'active'", {q.coach_user_id});
+  if (!coach) return make_error(404, "unknown_coach", "No bookable coach with id " + std::to_string(q.coach_user_id));
+  auto et = find_event_type(c.db, q.cal_event_type_id);
+  if (!et || et->user_id != q.coach_user_id)
+    return make_error(404, "unknown_event_type", "This coach has no session type " + std::to_string(q.cal_event_type_id));
+  const int64_t version = current_version(c.db, q.coach_user_id);
   std::string path = "/v2/slots?eventTypeId=" + std::to_string(q.cal_event_type_id) + "&start=" + url_encode(ans.window_start) +
                      "&end=" + url_encode(ans.window_end) + "&timeZone=" + url_encode(q.time_zone) + "&format=range";
   if (q.duration_min) path += "&duration=" + std::to_string(q.duration_min);
