@@ -47,7 +47,8 @@ $(OUT)/lib/%.o: lib/%.cpp
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	@# Built aside and renamed: a concurrent make never links a half-written archive.
+	rm -f $@.$$$$.tmp && ar rcs $@.$$$$.tmp $^ && mv $@.$$$$.tmp $@
 
 $(OUT)/cgi-bin/%: cgi-bin/%.cpp $(LIB_A)
 	@mkdir -p $(@D)

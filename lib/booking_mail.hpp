@@ -27,7 +27,7 @@ struct Facts {
   int sequence = 0;          // 0 on create, +1 per reschedule, +1 on cancel
   std::string title, description;
   std::string location;      // join URL when known, else a short text
-  std::chrono::sys_seconds start, end;  // UTC
+  std::chrono::time_point<std::chrono::system_clock, std::chrono::seconds> start, end;  // UTC (= C++20 sys_seconds)
   Party coach, agent;
   std::string cancel_reason;
   std::string manage_url;    // where the recipient can reschedule / cancel

@@ -42,6 +42,15 @@ Response cal_availability_test(Context& ctx, const Request& req); // /cal-availa
 Response cal_event_types_test(Context& ctx, const Request& req);  // /cal-event-types-test
 Response coach_calendar(Context& ctx, const Request& req);        // /coach/calendar
 Response coach_profile(Context& ctx, const Request& req);         // /coaches/{id}
+Response cal_webhooks(Context& ctx, const Request& req);          // /api/cal/webhooks... (management, inbox, stats)
+Response cal_webhooks_receiver(Context& ctx, const Request& req); // POST /api/cal/webhooks/receiver (Cal.com)
+
+/* run_endpoint with another body cap (bigger bodies: 413 before fn runs). */
+int run_endpoint_capped(const std::string& name, HandlerFn fn, size_t max_body_bytes);
+Response cal_bookings(Context& ctx, const Request& req);           // /api/cal/bookings...
+Response cal_webhook_management(Context& ctx, const Request& req); // /cal-webhook-management
+Response cal_webhook_test(Context& ctx, const Request& req);       // /cal-webhook-test (admins)
+Response cal_webhook_monitor(Context& ctx, const Request& req);    // /cal-webhook-monitor (admins)
 
 /* Helpers shared by handlers. */
 Response method_not_allowed(const Request& req, const std::string& allowed);
@@ -59,5 +68,10 @@ Response error_for(Context& ctx, const Request& req, const session::Auth& auth, 
 /* Renders a page with the layout context for the signed-in user merged in. */
 Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
               const std::string& title, Json::Value data, int status = 200);
+
+/* Booking pages (web_booking_pages.cpp). */
+Response book(Context& ctx, const Request& req);             // /book, /book/confirmation
+Response my_sessions(Context& ctx, const Request& req);      // /my/sessions[/{uid}[/reschedule|/cancel]]
+Response cal_booking_test(Context& ctx, const Request& req); // /cal-booking-test
 
 }  // namespace coach::web

@@ -96,9 +96,9 @@ ReceiveOutcome receive(const Config& cfg, db::Db& db, std::string_view raw_body,
 Result<std::string> idempotency_key(const Json::Value& body);
 
 /* The secrets the receiver accepts: cfg.cal_webhook_secret (subscription_id 0)
- * plus the decrypted secrets of active subscriptions. Cached per process for
- * cache_ttl_s; a verification that fails on a cache older than one second
- * reloads once. */
+ * plus the decrypted secrets of active subscriptions. The receiver caches
+ * them per process for 5 s, and reloads once when a signature fails against
+ * the cached copy (a subscription created a moment ago elsewhere). */
 struct KnownSecret {
   int64_t subscription_id = 0;
   std::string secret;
@@ -138,10 +138,12 @@ struct BookingFacts {
   std::string rescheduled_from_uid, rescheduled_to_uid;
   std::string cancellation_reason, rejection_reason;
   std::string payment_status;              // "" | initiated | paid
-  std::string meeting_started_at, meeting_ended_at;
+  std::string meeting_started_at, meeting_ended_at;  // "YYYY-MM-DD HH:MM:SS.mmm"
+  std::string recording_url;               // RECORDING_READY downloadLink
   std::optional<bool> attendee_no_show, host_no_show;
   std::string version_at;                  // Cal.com's time for this view (createdAt/updatedAt), "YYYY-MM-DD HH:MM:SS.mmm"
   std::string source;                      // trigger name or "reconcile"
+  int64_t coach_user_id_hint = 0;          // when the source knows the coach (reconcile lists as the coach)
   Json::Value raw;                         // the source JSON (stored for the newest version)
 };
 
@@ -261,8 +263,7 @@ struct Subscription {
   std::vector<std::string> triggers;
   bool active = true;
   bool is_default = false;         // made by setup_default
-  bool has_secret = false;
-  std::string secret_hint;         // "whsec…9f2a": first 5 + last 4 chars, never more
+  bool has_secret = false;         // the secret itself is never returned
   int64_t created_by_user_id = 0;
   std::string created_at, updated_at;
   std::string last_delivery_at;    // last signed delivery verified with this secret

@@ -6,11 +6,14 @@
 #   home     /                  the home page: DB read + template
 #   slots_warm   /api/cal/availability (7 days, a demo coach)  repeated: cache hits
 #   slots_cold   the same with a new window each request: cache misses -> Cal.com
+#   webhooks /api/cal/webhooks/receiver  signed BOOKING_CREATED events, each a new
+#                one: verify + store + apply (bench-webhooks.lua; COACH_BENCH_EVENTS)
 # and prints a table of requests/s, p50, p99 and each one's ratio to the static
 # file from the same run (compare ratios across runs, not absolute figures).
 # Then it stops the stack. Options (environment): COACH_BENCH_RUN_DIR (run/bench),
 # COACH_BENCH_DURATION (10s), COACH_BENCH_THREADS (2), COACH_BENCH_CONNECTIONS
-# (32), COACH_FCGI_CHILDREN (FastCGI processes per endpoint, 2).
+# (32), COACH_FCGI_CHILDREN (FastCGI processes per endpoint, 2), COACH_BENCH_EVENTS
+# (webhook events generated, 60000).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -44,6 +47,7 @@ base=http://127.0.0.1:$COACH_HTTP_PORT
 names=(static healthz home)
 paths=(/static/bench.txt /healthz /)
 scripts=("" "" "")
+args=("" "" "")
 
 # Free-slot queries need a bookable demo coach and a session type (seeded).
 coach_id=$(curl -s "$base/api/cal/coaches" | python3 -c 'import json,sys
@@ -59,6 +63,7 @@ if [ -n "$et_id" ]; then
   paths+=("$slot_prefix&start=$day0&end=$day6" "$slot_prefix")
   cold_args="$slot_prefix $(date -u -d '+30 days' +%s)"
   scripts+=("" "$REPO/scripts/bench-slots-cold.lua")
+  args+=("" "$cold_args")
 else
   warn "no bookable demo coach with a session type: free-slot figures skipped"
 fi
@@ -71,15 +76,55 @@ to_ms() {
     if (f < 0) print "?"; else printf "%.2f", n * f }'
 }
 
+# Webhook events: unique signed BOOKING_CREATED bodies (python3 hmac) with the
+# configured cal-webhook-secret; a small separate set for the warm-up.
+wh_secret_file=$(conf_get "$RUN/etc/coach.conf" cal-webhook-secret-file)
+wh_tag=bench$(date +%s)
+gen_webhook_events() {  # FILE COUNT PREFIX
+  python3 - "$1" "$2" "$3" "$wh_secret_file" <<'PY'
+import datetime, hashlib, hmac, json, sys
+out, n, prefix, secret_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+secret = open(secret_file, "rb").read().strip()
+base = datetime.datetime(2032, 1, 5, 8, 0, tzinfo=datetime.timezone.utc)
+with open(out, "w") as f:
+    for i in range(n):
+        start = base + datetime.timedelta(minutes=30 * i)
+        body = {"triggerEvent": "BOOKING_CREATED", "createdAt": "2031-12-01T10:00:00.000Z",
+                "payload": {"title": "Bench session", "uid": "%s-%d" % (prefix, i), "bookingId": 5000000 + i,
+                            "startTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "endTime": (start + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "type": "bench", "eventTypeId": 1,
+                            "organizer": {"id": 1, "name": "Bench Coach", "email": "bench-coach@example.test",
+                                          "timeZone": "UTC"},
+                            "attendees": [{"email": "bench-%d@example.test" % i, "name": "Bench Client",
+                                           "timeZone": "America/New_York"}],
+                            "location": "integrations:daily", "status": "ACCEPTED"}}
+        raw = json.dumps(body, separators=(",", ":"))
+        f.write("%s\t%s\n" % (hmac.new(secret, raw.encode(), hashlib.sha256).hexdigest(), raw))
+PY
+}
+if [ -n "$wh_secret_file" ] && [ -r "$wh_secret_file" ]; then
+  gen_webhook_events "$RUN/bench-webhooks-warm.txt" 4000 "$wh_tag-warm"
+  gen_webhook_events "$RUN/bench-webhooks.txt" "${COACH_BENCH_EVENTS:-60000}" "$wh_tag"
+  names+=(webhooks)
+  paths+=(/api/cal/webhooks/receiver)
+  scripts+=("$REPO/scripts/bench-webhooks.lua")
+  args+=("$RUN/bench-webhooks.txt $THREADS")
+else
+  warn "no readable cal-webhook-secret-file: webhook receiver figures skipped"
+fi
+
 say "bench: warming up"
 for i in "${!paths[@]}"; do
   if [ -z "${scripts[$i]}" ]; then
     code=$(curl -s -o /dev/null -w '%{http_code}' "$base${paths[$i]}" || true)
     [ "$code" = 200 ] || warn "${paths[$i]} answers $code, not 200: its figures measure an error page"
   fi
-  if [ -n "${scripts[$i]}" ]; then
+  if [ "${names[$i]}" = webhooks ]; then
+    wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- "$RUN/bench-webhooks-warm.txt" "$THREADS" >/dev/null
+  elif [ -n "${scripts[$i]}" ]; then
     # shellcheck disable=SC2086
-    wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- $cold_args >/dev/null
+    wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- ${args[$i]} >/dev/null
   else
     wrk -t"$THREADS" -c"$CONNS" -d2s "$base${paths[$i]}" >/dev/null
   fi
@@ -92,7 +137,7 @@ for i in "${!paths[@]}"; do
   say "bench: $n ${paths[$i]} (wrk -t$THREADS -c$CONNS -d$DURATION)"
   if [ -n "${scripts[$i]}" ]; then
     # shellcheck disable=SC2086
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "${scripts[$i]}" "$base" -- $cold_args >"$wrk_out"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "${scripts[$i]}" "$base" -- ${args[$i]} >"$wrk_out"
   else
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$base${paths[$i]}" >"$wrk_out"
   fi
@@ -116,5 +161,13 @@ done
 for n in "${names[@]}"; do
   [ -z "${errors[$n]}" ] || say "$n socket errors: ${errors[$n]}"
 done
+if [ -n "${rps[webhooks]:-}" ]; then
+  # Each request was a distinct event unless wrk ran past the generated set.
+  wh_stats=$(mariadb --defaults-file="$RUN/secrets/client.cnf" --batch --skip-column-names -e \
+    "SELECT COUNT(*), COALESCE(SUM(duplicate_count), 0), COALESCE(SUM(status = 'done'), 0) FROM webhook_inbox
+     WHERE booking_uid LIKE '$wh_tag-%' AND booking_uid NOT LIKE '$wh_tag-warm-%'" 2>/dev/null || true)
+  read -r wh_stored wh_dups wh_done <<<"${wh_stats:-? ? ?}"
+  say "webhooks: $wh_stored events stored ($wh_done applied), $wh_dups duplicate deliveries (wrapped past ${COACH_BENCH_EVENTS:-60000} generated)"
+fi
 say ""
 say "wrk -t$THREADS -c$CONNS -d$DURATION, ${COACH_FCGI_CHILDREN:-2} FastCGI processes per endpoint, $(nproc) cores; raw output in $RUN/log/wrk-*.txt"

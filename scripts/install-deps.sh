@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential pkg-config
   libfcgi-dev libmysqlcppconn-dev libjsoncpp-dev libcurl4-openssl-dev libssl-dev
   libboost-test-dev libhowardhinnant-date-dev libkainjow-mustache-dev libcpp-httplib-dev
-  mariadb-server mariadb-client nginx spawn-fcgi wrk python3-aiosmtpd
+  mariadb-server mariadb-client nginx spawn-fcgi wrk python3-aiosmtpd python3-icalendar
   chromium curl nodejs npm tzdata ca-certificates
 )
 

@@ -4,27 +4,45 @@
  * TTL, resets it before each case, and checks managed-user creation, the list
  * filter, refresh rotation, 498 on expiry, the error envelope and faults; then
  * schedules, event types, slots (worked examples of reference §5.4),
- * reservations and bookings, with the emulator clock frozen in March 2026. */
+ * reservations and bookings, with the emulator clock frozen in March 2026;
+ * then webhooks: management and validation, deliveries to a subscriber run in
+ * this process (signatures over the raw body, shapes against the signed
+ * samples in shared/reference/calcom-webhook-samples), fault modes,
+ * redelivery and the MEETING_* jobs driven by the emulator clock. */
 #define BOOST_TEST_DYN_LINK
 #define BOOST_TEST_MODULE calcom_emulator
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <json/json.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
-#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "crypto.hpp"
 
 namespace {
 
@@ -888,4 +906,687 @@ BOOST_FIXTURE_TEST_CASE(state_counts_and_reset_clear_everything, CalFx) {
   const int64_t real_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
   BOOST_TEST(std::llabs(st["clock"]["nowMs"].asInt64() - real_ms) < 60000);  // back on real time
+}
+
+/* -------------------------------------------------------------- webhooks */
+
+namespace {
+
+/* One request the test subscriber received. */
+struct Received {
+  std::string method, path, body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::chrono::steady_clock::time_point at;
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  Json::Value json() const {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    r->parse(body.data(), body.data() + body.size(), &v, &errs);
+    return v;
+  }
+};
+
+/* A tiny HTTP/1.1 subscriber on 127.0.0.1 (any free port) in this process,
+ * on plain sockets (the test binary does not link cpp-httplib): one
+ * connection at a time, Content-Length bodies, answers `status` and closes. */
+class Subscriber {
+ public:
+  Subscriber() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd_, 16) != 0) {
+      close(fd_);
+      throw std::runtime_error("bind/listen failed");
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Subscriber() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  std::string url(const std::string& path = "/hooks/cal") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  void set_status(int status) { status_ = status; }
+  /* Waits until at least n requests arrived; false on timeout. */
+  bool wait_for(size_t n, int timeout_ms = 5000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return got_.size() >= n; });
+  }
+  std::vector<Received> got() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_.size();
+  }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      timeval tv{5, 0};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      handle(c);
+      close(c);
+    }
+  }
+  void handle(int c) {
+    std::string buf;
+    char chunk[4096];
+    size_t head_end = std::string::npos;
+    while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+      ssize_t n = recv(c, chunk, sizeof chunk, 0);
+      if (n <= 0) return;
+      buf.append(chunk, static_cast<size_t>(n));
+    }
+    Received r;
+    r.at = std::chrono::steady_clock::now();
+    std::istringstream head(buf.substr(0, head_end));
+    std::string line;
+    std::getline(head, line);
+    std::istringstream request_line(line);
+    request_line >> r.method >> r.path;
+    size_t content_length = 0;
+    while (std::getline(head, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon), value = line.substr(colon + 1);
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      r.headers[name] = value;
+      if (name == "content-length") content_length = std::stoul(value);
+    }
+    r.body = buf.substr(head_end + 4);
+    while (r.body.size() < content_length) {
+      ssize_t n = recv(c, chunk, sizeof chunk, 0);
+      if (n <= 0) break;
+      r.body.append(chunk, static_cast<size_t>(n));
+    }
+    const int status = status_;
+    std::string reply = "HTTP/1.1 " + std::to_string(status) + (status < 300 ? " OK" : " Error") +
+                        "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      got_.push_back(std::move(r));
+    }
+    cv_.notify_all();
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> status_{200};
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Received> got_;
+};
+
+const std::string k_wh_secret = "whsec_coachmarket_test_2026";
+const std::string k_client_webhooks = "/v2/oauth-clients/" + k_client_id + "/webhooks";
+
+/* The signed sample bodies: $CALCOM_WEBHOOK_SAMPLES, else shared/ beside
+ * the repository (the layout of the workplace and of CI). */
+Json::Value sample(const std::string& trigger) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("CALCOM_WEBHOOK_SAMPLES")) dirs.push_back(env);
+  dirs.push_back("../shared/reference/calcom-webhook-samples");
+  dirs.push_back("/work/shared/reference/calcom-webhook-samples");
+  for (const auto& d : dirs) {
+    std::ifstream f(d + "/" + trigger + ".json");
+    if (!f) continue;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    const std::string text = ss.str();
+    if (r->parse(text.data(), text.data() + text.size(), &v, &errs)) return v;
+  }
+  throw std::runtime_error("webhook sample " + trigger + ".json not found (set CALCOM_WEBHOOK_SAMPLES)");
+}
+
+std::set<std::string> keys(const Json::Value& v) {
+  std::set<std::string> out;
+  if (v.isObject()) for (const auto& k : v.getMemberNames()) out.insert(k);
+  return out;
+}
+
+std::string join_keys(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& k : s) out += (out.empty() ? "" : ",") + k;
+  return out;
+}
+
+/* Equal key sets, with the difference in the message when not. */
+void expect_same_keys(const Json::Value& want, const Json::Value& got, const std::string& what) {
+  const auto a = keys(want), b = keys(got);
+  std::set<std::string> missing, extra;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::inserter(missing, missing.end()));
+  std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::inserter(extra, extra.end()));
+  BOOST_TEST(missing.empty(), what << ": missing " << join_keys(missing));
+  BOOST_TEST(extra.empty(), what << ": extra " << join_keys(extra));
+}
+
+Resp create_client_webhook(const std::string& url, const std::string& triggers, const std::string& extra = "") {
+  return call("POST", k_client_webhooks,
+              "{\"subscriberUrl\":\"" + url + "\",\"active\":true,\"triggers\":" + triggers + extra + "}",
+              {k_secret_header});
+}
+
+/* The coach of the samples: a managed user in Madrid (24 h clock) with Zoom
+ * connected and a 60-minute event type with a custom booking field. */
+struct SampleCoach {
+  Coach coach;
+  int64_t event_type = 0;
+};
+
+SampleCoach sample_coach(const std::string& extra_event_fields = "") {
+  auto r = create_user("maria.lopez@coachmarket.example", ",\"timeZone\":\"Europe/Madrid\",\"timeFormat\":24");
+  if (r.status != 201) throw std::runtime_error("create_user: " + r.body);
+  auto d = r.json()["data"];
+  SampleCoach s;
+  s.coach = Coach{d["user"]["id"].asInt64(), d["user"]["username"].asString(),
+                  "Authorization: Bearer " + d["accessToken"].asString()};
+  if (call("POST", "/_emulator/connect-app", "{\"userId\":" + std::to_string(s.coach.id) + ",\"app\":\"zoom\"}")
+          .status != 200) {
+    throw std::runtime_error("connect-app failed");
+  }
+  s.event_type = make_event_type(
+      s.coach, R"J("lengthInMinutes":60,"title":"Career coaching (60 min)","slug":"career-coaching-60",
+                  "description":"Focused 1:1 career coaching session.",
+                  "locations":[{"type":"integration","integration":"zoom"}],
+                  "bookingFields":[{"type":"text","slug":"coaching-goal","label":"What do you want to work on?",
+                                    "required":false,"hidden":false,"placeholder":""}])J" +
+                   extra_event_fields);
+  return s;
+}
+
+Resp book_sample(int64_t event_type, const std::string& start, const std::string& notes = "Preparing for a senior PM interview loop.") {
+  return call("POST", "/v2/bookings",
+              "{\"start\":\"" + start + "\",\"eventTypeId\":" + std::to_string(event_type) +
+                  ",\"attendee\":{\"name\":\"Sam Carter\",\"email\":\"sam.carter@client.example\","
+                  "\"timeZone\":\"America/New_York\"},\"bookingFieldsResponses\":{\"notes\":\"" + notes +
+                  "\",\"coaching-goal\":\"Mock behavioural interview\"},\"metadata\":{\"agentSessionId\":\"as_7f3e2c\"}}",
+              {k_v_bookings});
+}
+
+std::string hmac_hex(const std::string& secret, const std::string& body) {
+  return coach::crypto::hmac_sha256_hex(secret, body);
+}
+
+Json::Value deliveries() { return call("GET", "/_emulator/deliveries").json()["deliveries"]; }
+
+void webhook_mode(const std::string& body) {
+  auto r = call("POST", "/_emulator/webhook-mode", body);
+  if (r.status != 200) throw std::runtime_error("webhook-mode: " + r.body);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(webhook_management_validation_scopes_and_conflicts, CalFx) {
+  Subscriber sub;
+  auto r = create_client_webhook(sub.url(), R"(["BOOKING_CREATED","BOOKING_CANCELLED"])",
+                                 ",\"secret\":\"" + k_wh_secret + "\"");
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  auto w = r.json()["data"];
+  const std::string id = w["id"].asString();
+  BOOST_TEST(id.size() == 36u);
+  BOOST_TEST((id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-'));
+  BOOST_TEST(w["oAuthClientId"].asString() == k_client_id);
+  BOOST_TEST(w["subscriberUrl"].asString() == sub.url());
+  BOOST_TEST(w["active"].asBool());
+  BOOST_TEST(w["triggers"][0].asString() == "BOOKING_CREATED");
+  BOOST_TEST(w["triggers"][1].asString() == "BOOKING_CANCELLED");
+  BOOST_TEST(w["payloadTemplate"].isNull());
+  BOOST_TEST(w["secret"].asString() == k_wh_secret);
+
+  // Same subscriberUrl in the same scope: 409.
+  auto dup = create_client_webhook(sub.url(), R"(["BOOKING_CREATED"])");
+  BOOST_TEST(dup.status == 409);
+  BOOST_TEST(dup.json()["error"]["code"].asString() == "ConflictException");
+  // The API docs' example names are not enum values: 400.
+  auto bad = create_client_webhook(sub.url("/other"), R"(["BOOKING_CREATED","BOOKING_CONFIRMED"])");
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.json()["error"]["details"]["errors"][0]["property"].asString() == "triggers");
+  BOOST_TEST(call("POST", k_client_webhooks, "{\"subscriberUrl\":\"" + sub.url("/x") + "\",\"triggers\":[]}",
+                  {k_secret_header}).status == 400);  // active missing
+  BOOST_TEST(create_client_webhook(sub.url("/x"), "[]", ",\"version\":\"2024-01-01\"").status == 400);
+  BOOST_TEST(create_client_webhook("ftp://127.0.0.1/x", "[]").status == 400);
+  auto form = create_client_webhook(sub.url("/x"), "[]", ",\"payloadTemplate\":\"title={{title}}\"");
+  BOOST_TEST(form.status == 400);
+  BOOST_TEST(form.json()["error"]["message"].asString().find("not JSON") != std::string::npos);
+  BOOST_TEST(create_client_webhook(sub.url("/x"), "[]", R"(,"payloadTemplate":"{\"a\":\"{{#if title}}x{{/if}}\"}")")
+                 .status == 400);
+  BOOST_TEST(call("GET", k_client_webhooks, "", {"x-cal-secret-key: wrong"}).status == 401);
+
+  // List (bare array, take/skip), get, patch, delete, delete all.
+  auto second = create_client_webhook(sub.url("/second"), R"(["BOOKING_RESCHEDULED"])");
+  BOOST_TEST_REQUIRE(second.status == 201, second.body);
+  const std::string id2 = second.json()["data"]["id"].asString();
+  auto list = call("GET", k_client_webhooks, "", {k_secret_header}).json()["data"];
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(list[0]["id"].asString() == id);
+  auto page = call("GET", k_client_webhooks + "?take=1&skip=1", "", {k_secret_header}).json()["data"];
+  BOOST_TEST_REQUIRE(page.size() == 1u);
+  BOOST_TEST(page[0]["id"].asString() == id2);
+  BOOST_TEST(call("GET", k_client_webhooks + "?take=0", "", {k_secret_header}).status == 400);
+  BOOST_TEST(call("GET", k_client_webhooks + "/" + id, "", {k_secret_header}).json()["data"]["id"].asString() == id);
+  auto patched = call("PATCH", k_client_webhooks + "/" + id2, R"({"active":false,"triggers":["BOOKING_CANCELLED"]})",
+                      {k_secret_header});
+  BOOST_TEST_REQUIRE(patched.status == 200, patched.body);
+  BOOST_TEST(!patched.json()["data"]["active"].asBool());
+  BOOST_TEST(patched.json()["data"]["triggers"][0].asString() == "BOOKING_CANCELLED");
+  BOOST_TEST(call("PATCH", k_client_webhooks + "/" + id2, "{\"subscriberUrl\":\"" + sub.url() + "\"}",
+                  {k_secret_header}).status == 409);
+  auto del = call("DELETE", k_client_webhooks + "/" + id2, "", {k_secret_header});
+  BOOST_TEST(del.status == 200);
+  BOOST_TEST(del.json()["data"]["id"].asString() == id2);
+  BOOST_TEST(call("GET", k_client_webhooks + "/" + id2, "", {k_secret_header}).status == 404);
+
+  // User scope: Bearer; the same URL is fine in another scope; another coach gets 403.
+  Coach maria = make_coach("maria@coach.example");
+  Coach john = make_coach("john@coach.example");
+  auto mine = call("POST", "/v2/webhooks",
+                   "{\"subscriberUrl\":\"" + sub.url() + "\",\"active\":true,\"triggers\":[\"BOOKING_CREATED\"]}",
+                   {maria.bearer});
+  BOOST_TEST_REQUIRE(mine.status == 201, mine.body);
+  BOOST_TEST(mine.json()["data"]["userId"].asInt64() == maria.id);
+  BOOST_TEST(mine.json()["data"]["secret"].isNull());
+  const std::string user_hook = "/v2/webhooks/" + mine.json()["data"]["id"].asString();
+  BOOST_TEST(call("POST", "/v2/webhooks",
+                  "{\"subscriberUrl\":\"" + sub.url() + "\",\"active\":true,\"triggers\":[]}", {maria.bearer})
+                 .status == 409);
+  BOOST_TEST(call("GET", "/v2/webhooks", "", {maria.bearer}).json()["data"].size() == 1u);
+  BOOST_TEST(call("GET", "/v2/webhooks", "", {john.bearer}).json()["data"].size() == 0u);
+  BOOST_TEST(call("GET", user_hook, "", {john.bearer}).status == 403);
+  BOOST_TEST(call("GET", user_hook, "").status == 401);
+  BOOST_TEST(call("POST", "/v2/webhooks",
+                  "{\"subscriberUrl\":\"" + sub.url("/d") + "\",\"active\":true,\"triggers\":[\"DELEGATION_CREDENTIAL_ERROR\"]}",
+                  {maria.bearer}).status == 400);
+  // A managed user's token cannot manage the OAuth client's webhooks.
+  BOOST_TEST(call("GET", k_client_webhooks, "", {maria.bearer}).status == 403);
+
+  auto all = call("DELETE", k_client_webhooks, "", {k_secret_header});
+  BOOST_TEST(all.status == 200);
+  BOOST_TEST(all.json()["data"].asString() == "1 webhooks deleted");
+  BOOST_TEST(call("GET", k_client_webhooks, "", {k_secret_header}).json()["data"].size() == 0u);
+  BOOST_TEST(call("GET", "/_emulator/state").json()["counts"]["webhooks"].asInt() == 1);  // Maria's
+  BOOST_TEST(call("POST", "/_emulator/reset").status == 200);
+  BOOST_TEST(call("GET", "/_emulator/state").json()["counts"]["webhooks"].asInt() == 0);
+  BOOST_TEST(sub.count() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(booking_created_rescheduled_cancelled_are_signed_and_shaped_like_the_samples, CalFx) {
+  Subscriber sub;
+  SampleCoach s = sample_coach();
+  BOOST_TEST_REQUIRE(create_client_webhook(sub.url(), R"(["BOOKING_CREATED","BOOKING_RESCHEDULED","BOOKING_CANCELLED"])",
+                                           ",\"secret\":\"" + k_wh_secret + "\"").status == 201);
+  auto booked = book_sample(s.event_type, "2026-03-10T15:00:00Z");
+  BOOST_TEST_REQUIRE(booked.status == 201, booked.body);
+  const Json::Value b = booked.json()["data"];
+  BOOST_TEST_REQUIRE(sub.wait_for(1));
+  Received created = sub.got()[0];
+  BOOST_TEST(created.method == "POST");
+  BOOST_TEST(created.path == "/hooks/cal");
+  BOOST_TEST(created.header("content-type") == "application/json");
+  BOOST_TEST(created.header("x-cal-webhook-version") == "2021-10-20");
+  BOOST_TEST(created.header("x-cal-signature-256") == hmac_hex(k_wh_secret, created.body));
+  BOOST_TEST(created.header("x-cal-signature-256") != hmac_hex("another secret", created.body));
+  // Compact JSON in the samples' key order: {triggerEvent, createdAt, payload:{bookerUrl, ...}}.
+  BOOST_TEST(created.body.rfind("{\"triggerEvent\":\"BOOKING_CREATED\",\"createdAt\":\"2026-03-01T00:00:00.000Z\","
+                                "\"payload\":{\"bookerUrl\":\"https://app.cal.com\",\"title\":",
+                                0) == 0u);
+  const Json::Value want = sample("BOOKING_CREATED");
+  const Json::Value got = created.json();
+  expect_same_keys(want, got, "BOOKING_CREATED");
+  expect_same_keys(want["payload"], got["payload"], "BOOKING_CREATED payload");
+  expect_same_keys(want["payload"]["organizer"], got["payload"]["organizer"], "organizer");
+  expect_same_keys(want["payload"]["attendees"][0], got["payload"]["attendees"][0], "attendee");
+  expect_same_keys(want["payload"]["responses"], got["payload"]["responses"], "responses");
+  expect_same_keys(want["payload"]["metadata"], got["payload"]["metadata"], "metadata");
+  expect_same_keys(want["payload"]["videoCallData"], got["payload"]["videoCallData"], "videoCallData");
+  const Json::Value p = got["payload"];
+  BOOST_TEST(p["uid"] == b["uid"]);
+  BOOST_TEST(p["bookingId"] == b["id"]);
+  BOOST_TEST(p["startTime"].asString() == "2026-03-10T15:00:00Z");
+  BOOST_TEST(p["endTime"].asString() == "2026-03-10T16:00:00Z");
+  BOOST_TEST(p["type"].asString() == "career-coaching-60");
+  BOOST_TEST(p["location"] == b["location"]);  // the Zoom join URL
+  BOOST_TEST(p["videoCallData"]["url"] == b["location"]);
+  BOOST_TEST(p["status"].asString() == "ACCEPTED");
+  BOOST_TEST(p["organizer"]["utcOffset"].asInt() == 60);        // Madrid in March
+  BOOST_TEST(p["attendees"][0]["utcOffset"].asInt() == -240);   // New York after 8 March
+  BOOST_TEST(p["organizer"]["timeFormat"].asString() == "HH:mm");
+  BOOST_TEST(p["metadata"]["platformClientId"].asString() == k_client_id);
+  BOOST_TEST(p["metadata"]["agentSessionId"].asString() == "as_7f3e2c");
+  BOOST_TEST(p["responses"]["coaching-goal"]["value"].asString() == "Mock behavioural interview");
+  BOOST_TEST(p["userFieldsResponses"]["coaching-goal"]["label"].asString() == "What do you want to work on?");
+  BOOST_TEST(p["description"].asString() == "Focused 1:1 career coaching session.");
+  BOOST_TEST(p["additionalNotes"].asString() == "Preparing for a senior PM interview loop.");
+
+  // Reschedule: BOOKING_RESCHEDULED only; uid/bookingId new, rescheduleUid/rescheduleId old.
+  auto moved = call("POST", "/v2/bookings/" + b["uid"].asString() + "/reschedule",
+                    R"({"start":"2026-03-12T15:00:00Z","reschedulingReason":"Client has a conflicting interview",
+                        "rescheduledBy":"sam.carter@client.example"})",
+                    {k_v_bookings});
+  BOOST_TEST_REQUIRE(moved.status == 201, moved.body);
+  const Json::Value nb = moved.json()["data"];
+  BOOST_TEST_REQUIRE(sub.wait_for(2));
+  Received resched = sub.got()[1];
+  BOOST_TEST(resched.header("x-cal-signature-256") == hmac_hex(k_wh_secret, resched.body));
+  const Json::Value rj = resched.json();
+  BOOST_TEST(rj["triggerEvent"].asString() == "BOOKING_RESCHEDULED");
+  expect_same_keys(sample("BOOKING_RESCHEDULED")["payload"], rj["payload"], "BOOKING_RESCHEDULED payload");
+  BOOST_TEST(rj["payload"]["uid"] == nb["uid"]);
+  BOOST_TEST(rj["payload"]["bookingId"] == nb["id"]);
+  BOOST_TEST(rj["payload"]["rescheduleUid"] == b["uid"]);
+  BOOST_TEST(rj["payload"]["rescheduleId"] == b["id"]);
+  BOOST_TEST(rj["payload"]["rescheduleStartTime"].asString() == "2026-03-10T15:00:00Z");
+  BOOST_TEST(rj["payload"]["startTime"].asString() == "2026-03-12T15:00:00Z");
+  BOOST_TEST(rj["payload"]["rescheduledBy"].asString() == "sam.carter@client.example");
+  BOOST_TEST(rj["payload"]["iCalSequence"].asInt() == 1);
+  BOOST_TEST(rj["payload"]["responses"]["rescheduleReason"]["value"].asString() == "Client has a conflicting interview");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(sub.count() == 2u);  // no BOOKING_CANCELLED for the replaced booking
+
+  // Cancel (by the coach): handleCancelBooking's shape.
+  auto cancelled = call("POST", "/v2/bookings/" + nb["uid"].asString() + "/cancel",
+                        R"({"cancellationReason":"Coach is unwell"})", {s.coach.bearer, k_v_bookings});
+  BOOST_TEST_REQUIRE(cancelled.status == 200, cancelled.body);
+  BOOST_TEST_REQUIRE(sub.wait_for(3));
+  Received cancel = sub.got()[2];
+  BOOST_TEST(cancel.header("x-cal-signature-256") == hmac_hex(k_wh_secret, cancel.body));
+  const Json::Value cj = cancel.json();
+  BOOST_TEST(cj["triggerEvent"].asString() == "BOOKING_CANCELLED");
+  expect_same_keys(sample("BOOKING_CANCELLED"), cj, "BOOKING_CANCELLED");
+  expect_same_keys(sample("BOOKING_CANCELLED")["payload"], cj["payload"], "BOOKING_CANCELLED payload");
+  expect_same_keys(sample("BOOKING_CANCELLED")["payload"]["organizer"], cj["payload"]["organizer"], "cancel organizer");
+  expect_same_keys(sample("BOOKING_CANCELLED")["payload"]["attendees"][0], cj["payload"]["attendees"][0],
+                   "cancel attendee");
+  BOOST_TEST(cj["payload"]["startTime"].asString() == "2026-03-12T15:00:00+00:00");
+  BOOST_TEST(cj["payload"]["status"].asString() == "CANCELLED");
+  BOOST_TEST(cj["payload"]["cancellationReason"].asString() == "Coach is unwell");
+  BOOST_TEST(cj["payload"]["location"].asString() == "integrations:zoom");
+  BOOST_TEST(cj["payload"]["cancelledBy"].asString() == "maria.lopez+" + k_client_id + "@coachmarket.example");
+  BOOST_TEST(cj["payload"]["uid"] == nb["uid"]);
+  BOOST_TEST(cj["payload"]["iCalSequence"].asInt() == 2);
+
+  // The delivery log, newest first.
+  auto log = deliveries();
+  BOOST_TEST_REQUIRE(log.size() == 3u);
+  BOOST_TEST(log[0]["triggerEvent"].asString() == "BOOKING_CANCELLED");
+  BOOST_TEST(log[2]["triggerEvent"].asString() == "BOOKING_CREATED");
+  BOOST_TEST(log[0]["outcome"].asString() == "delivered");
+  BOOST_TEST(log[0]["status"].asInt() == 200);
+  BOOST_TEST(log[0]["body"].asString() == cancel.body);
+  BOOST_TEST(log[0]["signature"].asString() == cancel.header("x-cal-signature-256"));
+  BOOST_TEST(log[0]["bookingUid"] == nb["uid"]);
+  BOOST_TEST(counter("webhookDelivered") == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(webhook_fault_modes_duplicate_drop_reorder_delay_fail, CalFx) {
+  Subscriber sub;
+  SampleCoach s = sample_coach();
+  BOOST_TEST_REQUIRE(create_client_webhook(sub.url(), R"(["BOOKING_CREATED"])", ",\"secret\":\"" + k_wh_secret + "\"")
+                         .status == 201);
+  auto uid_of = [](const Resp& r) { return r.json()["data"]["uid"].asString(); };
+  auto received_uid = [](const Received& r) { return r.json()["payload"]["uid"].asString(); };
+
+  // duplicate: the same bytes and signature twice.
+  webhook_mode(R"({"mode":"duplicate"})");
+  auto a = book_sample(s.event_type, "2026-03-10T09:00:00Z");
+  BOOST_TEST_REQUIRE(a.status == 201, a.body);
+  BOOST_TEST_REQUIRE(sub.wait_for(2));
+  auto got = sub.got();
+  BOOST_TEST(got[0].body == got[1].body);
+  BOOST_TEST(got[0].header("x-cal-signature-256") == got[1].header("x-cal-signature-256"));
+  BOOST_TEST(received_uid(got[0]) == uid_of(a));
+
+  // drop: nothing arrives; the log says so. The mode applied to one delivery only.
+  webhook_mode(R"({"mode":"drop"})");
+  auto b = book_sample(s.event_type, "2026-03-10T10:00:00Z");
+  BOOST_TEST_REQUIRE(b.status == 201, b.body);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(sub.count() == 2u);
+  auto log = deliveries();
+  BOOST_TEST(log[0]["outcome"].asString() == "dropped");
+  BOOST_TEST(log[0]["bookingUid"].asString() == uid_of(b));
+  BOOST_TEST(call("GET", "/_emulator/webhook-mode").json()["mode"].asString() == "normal");
+
+  // reorder: two held, then sent newest first.
+  webhook_mode(R"({"mode":"reorder","count":2})");
+  auto c1 = book_sample(s.event_type, "2026-03-10T11:00:00Z");
+  BOOST_TEST_REQUIRE(c1.status == 201, c1.body);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(sub.count() == 2u);
+  BOOST_TEST(call("GET", "/_emulator/webhook-mode").json()["held"].asInt() == 1);
+  auto c2 = book_sample(s.event_type, "2026-03-10T12:00:00Z");
+  BOOST_TEST_REQUIRE(c2.status == 201, c2.body);
+  BOOST_TEST_REQUIRE(sub.wait_for(4));
+  got = sub.got();
+  BOOST_TEST(received_uid(got[2]) == uid_of(c2));
+  BOOST_TEST(received_uid(got[3]) == uid_of(c1));
+
+  // delay: not there when the booking call returns, there about delay_ms later.
+  webhook_mode(R"({"mode":"delay","delay_ms":700})");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto d = book_sample(s.event_type, "2026-03-10T13:00:00Z");
+  BOOST_TEST_REQUIRE(d.status == 201, d.body);
+  BOOST_TEST(sub.count() == 4u);
+  BOOST_TEST_REQUIRE(sub.wait_for(5, 5000));
+  got = sub.got();
+  BOOST_TEST(received_uid(got[4]) == uid_of(d));
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(got[4].at - t0).count() >= 600);
+
+  // fail: an emulated network failure, never retried.
+  webhook_mode(R"({"mode":"fail"})");
+  auto f = book_sample(s.event_type, "2026-03-11T09:00:00Z");
+  BOOST_TEST_REQUIRE(f.status == 201, f.body);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(sub.count() == 5u);
+  log = deliveries();
+  BOOST_TEST(log[0]["outcome"].asString() == "failed");
+  BOOST_TEST(log[0]["bookingUid"].asString() == uid_of(f));
+
+  // A 5xx answer is logged, not retried; async delivery still arrives.
+  sub.set_status(503);
+  webhook_mode(R"({"delivery":"async"})");
+  auto g = book_sample(s.event_type, "2026-03-11T10:00:00Z");
+  BOOST_TEST_REQUIRE(g.status == 201, g.body);
+  BOOST_TEST_REQUIRE(sub.wait_for(6));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(sub.count() == 6u);
+  log = deliveries();
+  BOOST_TEST(log[0]["outcome"].asString() == "http_error");
+  BOOST_TEST(log[0]["status"].asInt() == 503);
+  BOOST_TEST(counter("webhookDropped") == 1);
+  BOOST_TEST(counter("webhookEmulatedFailures") == 1);
+  BOOST_TEST(counter("webhookHttpErrors") == 1);
+  BOOST_TEST(call("POST", "/_emulator/webhook-mode", R"({"mode":"reorder","count":1})").status == 400);
+  BOOST_TEST(call("POST", "/_emulator/webhook-mode", R"({"mode":"sideways"})").status == 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(no_secret_ping_and_byte_for_byte_redelivery, CalFx) {
+  Subscriber sub;
+  BOOST_TEST_REQUIRE(create_client_webhook(sub.url(), R"(["BOOKING_CREATED"])").status == 201);
+  auto fired = call("POST", "/_emulator/webhooks/fire", R"({"triggerEvent":"PING"})");
+  BOOST_TEST_REQUIRE(fired.status == 200, fired.body);
+  BOOST_TEST(fired.json()["sent"][0]["outcome"].asString() == "delivered");
+  BOOST_TEST_REQUIRE(sub.wait_for(1));
+  Received ping = sub.got()[0];
+  BOOST_TEST(ping.header("x-cal-signature-256") == "no-secret-provided");
+  const Json::Value pj = ping.json();
+  BOOST_TEST(pj["triggerEvent"].asString() == "PING");
+  expect_same_keys(sample("PING"), pj, "PING");
+  expect_same_keys(sample("PING")["payload"], pj["payload"], "PING payload");
+  expect_same_keys(sample("PING")["payload"]["organizer"], pj["payload"]["organizer"], "PING organizer");
+  BOOST_TEST(pj["createdAt"].asString() == "2026-03-01T00:00:00.000Z");
+
+  auto again = call("POST", "/_emulator/deliveries/redeliver", R"({"index":0})");
+  BOOST_TEST_REQUIRE(again.status == 200, again.body);
+  BOOST_TEST(again.json()["delivery"]["redeliveryOf"].asInt64() > 0);
+  BOOST_TEST_REQUIRE(sub.wait_for(2));
+  Received replay = sub.got()[1];
+  BOOST_TEST(replay.body == ping.body);
+  BOOST_TEST(replay.header("x-cal-signature-256") == ping.header("x-cal-signature-256"));
+  BOOST_TEST(call("POST", "/_emulator/deliveries/redeliver", R"({"index":99})").status == 400);
+  BOOST_TEST(counter("webhookRedeliveries") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(meeting_started_and_ended_follow_the_emulator_clock, CalFx) {
+  Subscriber sub;
+  SampleCoach s = sample_coach();
+  BOOST_TEST_REQUIRE(create_client_webhook(sub.url(), R"(["MEETING_STARTED","MEETING_ENDED"])",
+                                           ",\"secret\":\"" + k_wh_secret + "\"").status == 201);
+  auto kept = book_sample(s.event_type, "2026-03-10T10:00:00Z");
+  BOOST_TEST_REQUIRE(kept.status == 201, kept.body);
+  auto gone = book_sample(s.event_type, "2026-03-10T12:00:00Z");
+  BOOST_TEST_REQUIRE(gone.status == 201, gone.body);
+  BOOST_TEST(call("POST", "/v2/bookings/" + gone.json()["data"]["uid"].asString() + "/cancel", "{}", {k_v_bookings})
+                 .status == 200);
+  auto later = book_sample(s.event_type, "2026-03-11T10:00:00Z");
+  BOOST_TEST_REQUIRE(later.status == 201, later.body);
+  auto moved = call("POST", "/v2/bookings/" + later.json()["data"]["uid"].asString() + "/reschedule",
+                    R"({"start":"2026-03-11T12:00:00Z"})", {k_v_bookings});
+  BOOST_TEST_REQUIRE(moved.status == 201, moved.body);
+  // kept: 2 jobs; gone: deleted by the cancel; later: replaced by the new booking's 2.
+  BOOST_TEST(call("GET", "/_emulator/state").json()["counts"]["scheduledWebhookJobs"].asInt() == 4);
+  BOOST_TEST(sub.count() == 0u);
+
+  const std::string kept_uid = kept.json()["data"]["uid"].asString();
+  set_clock(1773136801000);  // 2026-03-10T10:00:01Z
+  BOOST_TEST_REQUIRE(sub.wait_for(1, 3000));
+  BOOST_TEST(sub.got()[0].json()["triggerEvent"].asString() == "MEETING_STARTED");
+  BOOST_TEST(sub.got()[0].json()["uid"].asString() == kept_uid);
+
+  set_clock(1773140401000);  // 2026-03-10T11:00:01Z
+  BOOST_TEST_REQUIRE(sub.wait_for(2, 3000));
+  Received ended = sub.got()[1];
+  BOOST_TEST(ended.header("x-cal-signature-256") == hmac_hex(k_wh_secret, ended.body));
+  const Json::Value ej = ended.json();
+  BOOST_TEST(ej["triggerEvent"].asString() == "MEETING_ENDED");
+  BOOST_TEST(!ej.isMember("payload"));  // not wrapped
+  BOOST_TEST(ej["createdAt"].asString() == "2026-03-01T00:00:00.000Z");  // the booking row's, not a send time
+  expect_same_keys(sample("MEETING_ENDED"), ej, "MEETING_ENDED");
+  expect_same_keys(sample("MEETING_ENDED")["user"], ej["user"], "MEETING_ENDED user");
+  expect_same_keys(sample("MEETING_ENDED")["attendees"][0], ej["attendees"][0], "MEETING_ENDED attendee");
+  BOOST_TEST(ej["uid"].asString() == kept_uid);
+  BOOST_TEST(ej["id"] == kept.json()["data"]["id"]);
+  BOOST_TEST(ej["startTime"].asString() == "2026-03-10T10:00:00.000Z");
+  BOOST_TEST(ej["endTime"].asString() == "2026-03-10T11:00:00.000Z");
+  BOOST_TEST(ej["status"].asString() == "ACCEPTED");
+  BOOST_TEST(ej["location"].asString() == "integrations:zoom");
+  BOOST_TEST(!ej["metadata"].isMember("videoCallUrl"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_TEST(sub.count() == 2u);  // once each; nothing for the cancelled booking
+
+  // More than a day past the rescheduled booking's end: its jobs are deleted unsent.
+  set_clock(1773360000000);  // 2026-03-13T00:00:00Z
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  BOOST_TEST(sub.count() == 2u);
+  BOOST_TEST(counter("webhookJobsExpired") == 2);
+  BOOST_TEST(call("GET", "/_emulator/state").json()["counts"]["scheduledWebhookJobs"].asInt() == 0);
+  BOOST_TEST(deliveries()[0]["outcome"].asString() == "expired");
+  BOOST_TEST(deliveries()[0]["bookingUid"] == moved.json()["data"]["uid"]);
+}
+
+BOOST_FIXTURE_TEST_CASE(confirmation_no_show_user_scope_and_templates, CalFx) {
+  Subscriber sub;
+  SampleCoach s = sample_coach(R"(,"confirmationPolicy":{"type":"always","blockUnconfirmedBookingsInBooker":false})");
+  BOOST_TEST_REQUIRE(create_client_webhook(sub.url(), R"(["BOOKING_REQUESTED","BOOKING_CREATED","BOOKING_REJECTED","BOOKING_NO_SHOW_UPDATED"])")
+                         .status == 201);
+  auto pending = book_sample(s.event_type, "2026-03-10T10:00:00Z");
+  BOOST_TEST_REQUIRE(pending.status == 201, pending.body);
+  BOOST_TEST(pending.json()["data"]["status"].asString() == "pending");
+  BOOST_TEST_REQUIRE(sub.wait_for(1));
+  Json::Value req = sub.got()[0].json();
+  BOOST_TEST(req["triggerEvent"].asString() == "BOOKING_REQUESTED");
+  BOOST_TEST(req["payload"]["status"].asString() == "PENDING");
+  BOOST_TEST(req["payload"]["requiresConfirmation"].asBool());
+  BOOST_TEST(!req["payload"].isMember("videoCallData"));
+  BOOST_TEST(req["payload"]["location"].asString() == "integrations:zoom");
+  const std::string uid = pending.json()["data"]["uid"].asString();
+  BOOST_TEST(call("POST", "/v2/bookings/" + uid + "/confirm", "", {s.coach.bearer, k_v_bookings}).status == 200);
+  BOOST_TEST_REQUIRE(sub.wait_for(2));
+  Json::Value conf = sub.got()[1].json();
+  BOOST_TEST(conf["triggerEvent"].asString() == "BOOKING_CREATED");
+  BOOST_TEST(conf["payload"]["status"].asString() == "ACCEPTED");
+  BOOST_TEST(conf["payload"]["videoCallData"]["type"].asString() == "zoom_video");
+
+  auto declined = book_sample(s.event_type, "2026-03-10T12:00:00Z");
+  BOOST_TEST_REQUIRE(declined.status == 201, declined.body);
+  BOOST_TEST(call("POST", "/v2/bookings/" + declined.json()["data"]["uid"].asString() + "/decline",
+                  R"({"reason":"Fully booked"})", {s.coach.bearer, k_v_bookings}).status == 200);
+  BOOST_TEST_REQUIRE(sub.wait_for(4));
+  Json::Value rej = sub.got()[3].json();
+  BOOST_TEST(rej["triggerEvent"].asString() == "BOOKING_REJECTED");
+  BOOST_TEST(rej["payload"]["status"].asString() == "REJECTED");
+  BOOST_TEST(rej["payload"]["rejectionReason"].asString() == "Fully booked");
+
+  // Mark absent after the start: BOOKING_NO_SHOW_UPDATED (host-only changes send nothing).
+  set_clock(1773140400000);  // 2026-03-10T11:00Z
+  refresh_coach(s.coach);
+  const std::string absent = "/v2/bookings/" + uid + "/mark-absent";
+  BOOST_TEST(call("POST", absent, R"({"host":true})", {s.coach.bearer, k_v_bookings}).status == 200);
+  BOOST_TEST(call("POST", absent, R"({"attendees":[{"email":"sam.carter@client.example","absent":true}]})",
+                  {s.coach.bearer, k_v_bookings}).status == 200);
+  BOOST_TEST_REQUIRE(sub.wait_for(5));
+  BOOST_TEST(sub.count() == 5u);
+  Json::Value ns = sub.got()[4].json();
+  BOOST_TEST(ns["triggerEvent"].asString() == "BOOKING_NO_SHOW_UPDATED");
+  expect_same_keys(sample("BOOKING_NO_SHOW_UPDATED")["payload"], ns["payload"], "BOOKING_NO_SHOW_UPDATED payload");
+  BOOST_TEST(ns["payload"]["message"].asString() == "sam.carter@client.example marked as no-show");
+  BOOST_TEST(ns["payload"]["attendees"][0]["noShow"].asBool());
+  BOOST_TEST(ns["payload"]["bookingUid"].asString() == uid);
+
+  // A user webhook fires for its own user's bookings only; a JSON template is applied.
+  Subscriber mine;
+  Coach other = make_coach("other@coach.example");
+  int64_t other_et = make_event_type(other, R"("lengthInMinutes":30,"title":"Intro","slug":"intro")");
+  refresh_coach(s.coach);
+  const std::string tmpl =
+      R"({\"event\":\"{{triggerEvent}}\",\"title\":\"{{title}}\",\"uid\":\"{{uid}}\",\"len\":\"{{length}}\",)"
+      R"(\"who\":\"{{organizer.name}}\",\"missing\":\"{{no.such.key}}\"})";
+  auto hook = call("POST", "/v2/webhooks",
+                   "{\"subscriberUrl\":\"" + mine.url() + "\",\"active\":true,\"triggers\":[\"BOOKING_CREATED\"],"
+                   "\"secret\":\"s1\",\"payloadTemplate\":\"" + tmpl + "\"}",
+                   {other.bearer});
+  BOOST_TEST_REQUIRE(hook.status == 201, hook.body);
+  BOOST_TEST(!hook.json()["data"]["payloadTemplate"].isNull());
+  auto not_mine = book(s.event_type, "2026-03-11T10:00:00Z");
+  BOOST_TEST_REQUIRE(not_mine.status == 201, not_mine.body);
+  auto theirs = book(other_et, "2026-03-11T10:00:00Z");
+  BOOST_TEST_REQUIRE(theirs.status == 201, theirs.body);
+  BOOST_TEST_REQUIRE(mine.wait_for(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(mine.count() == 1u);
+  Received t = mine.got()[0];
+  BOOST_TEST(t.header("x-cal-signature-256") == hmac_hex("s1", t.body));
+  // organizer is JSON text inside the template data (Cal.com's applyTemplate), so organizer.name is empty.
+  BOOST_TEST(t.body == "{\"event\":\"BOOKING_CREATED\",\"title\":\"Intro between Test Coach and Sam Carter\",\"uid\":\"" +
+                           theirs.json()["data"]["uid"].asString() + "\",\"len\":\"30\",\"who\":\"\",\"missing\":\"\"}");
 }

@@ -1,6 +1,8 @@
 /* tools/worker.cpp: the background worker. Claims jobs from the jobs table
  * (SKIP LOCKED, so several workers on several hosts can run), performs them,
- * and keeps coaches' Cal.com access tokens fresh ahead of expiry.
+ * keeps coaches' Cal.com access tokens fresh ahead of expiry, applies stored
+ * Cal.com webhook events (retries with backoff, dead letters) and queues the
+ * per-coach booking reconciliation.
  *   worker            run until SIGTERM/SIGINT
  *   worker --once     one pass (cron on shared hosting), exit 0 */
 #include <csignal>
@@ -10,12 +12,15 @@
 #include <unistd.h>
 
 #include "availability.hpp"
+#include "booking_mail.hpp"
 #include "cal_integration.hpp"
 #include "config.hpp"
 #include "http_client.hpp"
 #include "jobs.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "reconcile.hpp"
+#include "webhooks.hpp"
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
@@ -35,12 +40,18 @@ Status perform(const Config& cfg, db::Db& db, calcom::Client& cal, const jobs::J
     availability::Ctx c{cfg, db, cal};
     return availability::sync_coach(c, json::num(job.payload, "userId"));
   }
+  if (job.kind == reconcile::kJobKind) {
+    auto r = reconcile::reconcile_coach(cfg, db, cal, json::num(job.payload, "userId"));
+    if (!r) return r.error();
+    return ok_status();
+  }
   if (job.kind == "refresh_tokens") {
     int64_t uid = json::num(job.payload, "userId");
     auto r = integration::refresh_tokens(cfg, db, cal, uid, integration::RefreshMode::if_needed);
     if (!r) return r.error();
     return ok_status();
   }
+  if (job.kind == "send_email") return booking_mail::perform_job(cfg, db, job.id, json::write(job.payload));
   return make_error(500, "unknown_job", "Unknown job kind '" + job.kind + "'");
 }
 
@@ -75,12 +86,37 @@ void queue_coach_syncs(db::Db& db) {
   }
 }
 
+/* Booking reconciliation: one job per active coach every 15 minutes (the
+ * bucket in the key dedupes across hosts; the queue spreads coaches over
+ * workers). */
+void queue_reconciles(db::Db& db) {
+  static int64_t last_bucket = -1;
+  const int64_t bucket = calcom::now_ms() / 900000;
+  if (bucket == last_bucket) return;
+  last_bucket = bucket;
+  reconcile::queue_reconcile_jobs(db, 900);
+}
+
+/* Stored webhook events that are due (not applied by the receiver, or
+ * failed and now past their backoff). Leases are short: applying is one
+ * local transaction. */
+int apply_webhook_events(const Config& cfg, db::Db& db, const std::string& worker_id) {
+  try {
+    return webhooks::process_due(cfg, db, worker_id, 50, 15);
+  } catch (const db::DbError& e) {
+    log::error("webhook pass failed", {{"code", std::to_string(e.code)}, {"what", e.what()}});
+    return 0;
+  }
+}
+
 int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::string& worker_id) {
-  int n = 0;
+  int n = apply_webhook_events(cfg, db, worker_id);
   try {
     sweep_expiring_tokens(cfg, db);
     queue_coach_syncs(db);
-    for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens", "sync_coach"}, 10)) {
+    queue_reconciles(db);
+    for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens", "sync_coach", "send_email",
+                                                       reconcile::kJobKind}, 10)) {
       ++n;
       Status s = make_error(500, "internal_error", "not run");
       try {

@@ -284,6 +284,30 @@ async function main() {
     check('the 403 page says the page is for "coaches and admins"', r.text.includes('coaches and admins'), oneLine(r.text).slice(0, 200));
   });
 
+  // ---- 10. every other page, as an admin (and the coach-only calendar as a coach): no server error
+  await step('every page loads', async () => {
+    await context.clearCookies();
+    const ADMIN = { id: 'user_demo_admin', name: 'Ada Admin' };
+    const first = await signInVia('/cal-webhook-monitor', ADMIN, 'admin');
+    check('/cal-webhook-monitor as admin answers 200', first.status === 200, `status ${first.status}`);
+    for (const p of ['/cal-oauth-test', '/cal-db-test', '/cal-availability-test', '/cal-event-types-test',
+      '/cal-booking-test', '/cal-webhook-management', '/cal-webhook-test', '/my/sessions', '/']) {
+      const r = await goto(BASE + p, `admin${p.replace(/\//g, '-')}`);
+      check(`${p} as admin answers 200`, r.status === 200, `status ${r.status}`);
+    }
+    const home = await goto(BASE + '/', 'admin-home');
+    const m = home.html.match(/href="(\/coaches\/\d+)"/);
+    check('the directory links to a coach profile', !!m);
+    if (m) {
+      const r = await goto(BASE + m[1], 'coach-profile');
+      check(`${m[1]} answers 200`, r.status === 200, `status ${r.status}`);
+    }
+    await context.clearCookies();
+    const maria = { id: 'user_demo_coach_maria', name: 'Maria Lopez' };
+    const cal = await signInVia('/coach/calendar', maria, 'maria');
+    check('/coach/calendar as a coach answers 200', cal.status === 200, `status ${cal.status}`);
+  });
+
   // ---- 7. every page: a <title>, no internal-error text (+ no full JWT anywhere)
   const noTitle = visited.filter((v) => !v.title);
   const broken = visited.filter((v) => v.internalError);

@@ -13,10 +13,18 @@
  * location is metadata.videoCallUrl when there is one (a synthesised Zoom /
  * Google Meet / Cal Video join URL), else the stored location.
  *
+ * Webhooks (calcom_webhooks.hpp, §7.2): create -> BOOKING_CREATED (or
+ * BOOKING_REQUESTED when pending) and MEETING_* jobs; reschedule ->
+ * BOOKING_RESCHEDULED for the new booking (BOOKING_REQUESTED when it needs
+ * confirmation), the old booking's MEETING_* jobs replaced; cancel ->
+ * BOOKING_CANCELLED, jobs deleted; mark-absent with attendees ->
+ * BOOKING_NO_SHOW_UPDATED; confirm -> BOOKING_CREATED + jobs; decline ->
+ * BOOKING_REJECTED.
+ *
  * Not implemented: recurring and seated bookings (treated as 1:1),
  * emailVerificationCode, routing, team event types. */
 #pragma once
-#include "calcom_slots.hpp"
+#include "calcom_webhooks.hpp"
 
 namespace calcom_emu {
 
@@ -425,6 +433,8 @@ inline Reply handle_create_booking(Call& c) {
   c.st.bookings[b.id] = b;
   c.st.booking_ids[b.uid] = b.id;
   c.st.counters.n_bookings_created++;
+  emit_booking_webhooks(c, b.status == "pending" ? "BOOKING_REQUESTED" : "BOOKING_CREATED", b);
+  schedule_meeting_jobs(c.st, c.cfg, b);
   return ok_reply(booking_json(c.st, b), 201);
 }
 
@@ -621,6 +631,8 @@ inline Reply handle_cancel_booking(Call& c) {
   b->cancelled_by_email = caller_email(c, caller_id);
   b->updated_ms = c.now_ms;
   c.st.counters.n_bookings_cancelled++;
+  delete_meeting_jobs(c.st, b->uid);
+  emit_booking_webhooks(c, "BOOKING_CANCELLED", *b);
   return ok_reply(booking_json(c.st, *b));
 }
 
@@ -707,6 +719,9 @@ inline Reply handle_reschedule_booking(Call& c) {
   c.st.bookings[nb.id] = nb;
   c.st.booking_ids[nb.uid] = nb.id;
   c.st.counters.n_bookings_rescheduled++;
+  delete_meeting_jobs(c.st, old->uid);
+  emit_booking_webhooks(c, nb.status == "pending" ? "BOOKING_REQUESTED" : "BOOKING_RESCHEDULED", nb, old);
+  schedule_meeting_jobs(c.st, c.cfg, nb);
   return ok_reply(booking_json(c.st, nb), 201);
 }
 
@@ -756,13 +771,18 @@ inline Reply handle_mark_absent(Call& c) {
     }
     if (!found) return error_reply(c, 400, "Attendee with email " + email + " is not an attendee of this booking.");
   }
+  std::vector<std::pair<std::string, bool>> changed;  // stored emails, for the webhook
   for (const auto& [email, absent] : marks) {
     for (auto& a : b->attendees) {
-      if (to_lower(a.email) == email || to_lower(display_email(a.email)) == email) a.absent = absent;
+      if (to_lower(a.email) == email || to_lower(display_email(a.email)) == email) {
+        a.absent = absent;
+        changed.emplace_back(a.email, absent);
+      }
     }
   }
   if (host) b->absent_host = *host;
   b->updated_ms = c.now_ms;
+  emit_no_show_webhooks(c, *b, changed);
   return ok_reply(booking_json(c.st, *b));
 }
 
@@ -775,6 +795,8 @@ inline Reply handle_confirm_booking(Call& c) {
   b->status = "accepted";
   b->video_call_url = synthesize_video_url(b->location, b->uid);
   b->updated_ms = c.now_ms;
+  emit_booking_webhooks(c, "BOOKING_CREATED", *b);
+  schedule_meeting_jobs(c.st, c.cfg, *b);
   return ok_reply(booking_json(c.st, *b));
 }
 
@@ -786,11 +808,12 @@ inline Reply handle_decline_booking(Call& c) {
   Json::Value body;
   if (auto err = read_json_body(c, body)) return *err;
   BodyChecker chk(body);
-  chk.str("reason");
+  auto reason = chk.str("reason");
   if (!chk.ok()) return validation_reply(c, chk.errors());
   if (b->status != "pending") return error_reply(c, 400, "Booking with uid=" + b->uid + " is not pending.");
   b->status = "rejected";
   b->updated_ms = c.now_ms;
+  emit_booking_webhooks(c, "BOOKING_REJECTED", *b, nullptr, reason.value_or(""));
   return ok_reply(booking_json(c.st, *b));
 }
 

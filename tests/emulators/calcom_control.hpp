@@ -1,7 +1,11 @@
 /* calcom_control.hpp: the emulator's test-control API under /_emulator/ (not
  * part of Cal.com): reset, fault injection, forced token expiry, the emulator
- * clock, connecting conferencing apps, a state dump and a health check. Replies are plain JSON, not Cal.com envelopes. */
+ * clock, connecting conferencing apps, webhook fault modes, the webhook
+ * delivery log (with byte-for-byte redelivery) and PING, a state dump and a
+ * health check. Replies are plain JSON, not Cal.com envelopes. */
 #pragma once
+#include <thread>
+
 #include "calcom_bookings.hpp"
 
 namespace calcom_emu {
@@ -19,6 +23,15 @@ inline Reply control_error(const std::string& message) {
   j["ok"] = false;
   j["error"] = message;
   return control_json(400, j);
+}
+
+/* Parses a control body: empty -> {}, else a JSON object. */
+inline std::optional<Reply> control_body(const Call& c, Json::Value& out) {
+  std::string err;
+  if (!json_parse(c.req.body.empty() ? "{}" : c.req.body, out, err) || !out.isObject()) {
+    return control_error("body must be a JSON object");
+  }
+  return std::nullopt;
 }
 
 inline Json::Value fault_json(const Fault& f) {
@@ -48,9 +61,19 @@ inline std::optional<Fault> take_fault(State& st, const std::string& method, con
   return std::nullopt;
 }
 
-/* POST /_emulator/reset: back to the start-up state. */
+/* POST /_emulator/reset: back to the start-up state. Webhook deliveries
+ * built before it are not sent (held, delayed, queued and scheduled ones are
+ * dropped) and the reply waits (up to 6 s) for sends already in progress, so
+ * no delivery of before the reset reaches a subscriber after it. */
 inline Reply handle_control_reset(Call& c) {
   reset_state(c.st, c.cfg);
+  State* st = &c.st;
+  c.deferred.push_back([st] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+    while (st->webhook_in_flight.load() > 0 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
   Json::Value j(Json::objectValue);
   j["ok"] = true;
   return control_json(200, j);
@@ -149,7 +172,220 @@ inline Reply handle_control_expire_tokens(Call& c) {
   return control_json(200, j);
 }
 
-/* GET /_emulator/state: users with token counts, schedules, counters, faults. */
+/* ------------------------------------------------------------- webhooks */
+
+inline Json::Value webhook_mode_json(const State& st) {
+  Json::Value j(Json::objectValue);
+  j["mode"] = st.webhook_mode.mode;
+  j["remaining"] = st.webhook_mode.remaining;
+  j["delayMs"] = static_cast<Json::Int64>(st.webhook_mode.delay_ms);
+  j["delivery"] = st.webhook_mode.async ? "async" : "sync";
+  j["held"] = static_cast<Json::UInt64>(st.webhook_held.size());
+  j["queued"] = static_cast<Json::UInt64>(st.webhook_queue.size());
+  return j;
+}
+
+/* One delivery-log entry; index = its position in the newest-first log. */
+inline Json::Value delivery_json(const DeliveryRecord& r, size_t index) {
+  Json::Value j(Json::objectValue);
+  j["index"] = static_cast<Json::UInt64>(index);
+  j["seq"] = static_cast<Json::Int64>(r.seq);
+  j["webhookId"] = r.out.webhook_id;
+  j["triggerEvent"] = r.out.trigger;
+  j["bookingUid"] = r.out.booking_uid.empty() ? Json::Value::null : Json::Value(r.out.booking_uid);
+  j["subscriberUrl"] = r.out.url;
+  j["mode"] = r.out.mode;
+  j["outcome"] = r.outcome;
+  j["status"] = r.status ? Json::Value(r.status) : Json::Value::null;
+  j["error"] = r.error.empty() ? Json::Value::null : Json::Value(r.error);
+  j["attemptedAt"] = iso_utc_ms(r.attempt_ms);
+  j["attemptedAtMs"] = static_cast<Json::Int64>(r.attempt_ms);
+  j["durationMs"] = static_cast<Json::Int64>(r.duration_ms);
+  j["redeliveryOf"] = r.out.redelivery_of ? Json::Value(static_cast<Json::Int64>(r.out.redelivery_of)) : Json::Value::null;
+  j["contentType"] = r.out.content_type;
+  j["signature"] = r.out.signature;
+  j["webhookVersion"] = k_webhook_version;
+  j["body"] = r.out.body;
+  return j;
+}
+
+/* POST /_emulator/webhook-mode {"mode": normal|drop|duplicate|delay|reorder|fail,
+ * "count": N, "delay_ms": N, "delivery": "sync"|"async"}: the next `count`
+ * deliveries (default 1; reorder: at least and by default 2) are dropped,
+ * sent twice, sent delay_ms later (default 1000), held and sent in reverse
+ * order once `count` are held, or "fail" (not sent, logged as an emulated
+ * network failure). Then back to normal. Setting a mode releases a held
+ * reorder batch (reversed). "delivery" alone switches between sending before
+ * the triggering API call answers (sync, the default) and from the worker
+ * thread (async); it stays until changed or reset. */
+inline Reply handle_control_webhook_mode(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  static const std::vector<std::string> modes = {"normal", "drop", "duplicate", "delay", "reorder", "fail"};
+  if (b.isMember("delivery")) {
+    if (!b["delivery"].isString() || (b["delivery"].asString() != "sync" && b["delivery"].asString() != "async")) {
+      return control_error("delivery must be \"sync\" or \"async\"");
+    }
+  }
+  if (!b.isMember("mode") && !b.isMember("delivery")) return control_error("give mode (and/or delivery)");
+  WebhookMode m = c.st.webhook_mode;
+  if (b.isMember("mode")) {
+    if (!b["mode"].isString() || std::find(modes.begin(), modes.end(), b["mode"].asString()) == modes.end()) {
+      return control_error("mode must be one of: " + join(modes, ", "));
+    }
+    m.mode = b["mode"].asString();
+    int64_t v = 0;
+    int64_t count = m.mode == "reorder" ? 2 : 1;
+    if (b.isMember("count")) {
+      if (!json_as_int64(b["count"], v) || v < 1 || v > 1000000) return control_error("count must be an integer >= 1");
+      count = v;
+    }
+    if (m.mode == "reorder" && count < 2) return control_error("reorder needs count >= 2 (how many deliveries to hold)");
+    int64_t delay = m.mode == "delay" ? 1000 : 0;
+    if (b.isMember("delay_ms")) {
+      if (!json_as_int64(b["delay_ms"], v) || v < 0 || v > 600000) return control_error("delay_ms must be 0-600000");
+      delay = v;
+    }
+    m.remaining = m.mode == "normal" ? 0 : static_cast<int>(count);
+    m.reorder_batch = m.mode == "reorder" ? static_cast<int>(count) : 0;
+    m.delay_ms = m.mode == "delay" ? delay : 0;
+  }
+  if (b.isMember("delivery")) m.async = b["delivery"].asString() == "async";
+  std::vector<OutgoingWebhook> released = release_held_webhooks(c.st);
+  c.st.webhook_mode = m;
+  send_webhooks_later(c, std::move(released));
+  Json::Value j = webhook_mode_json(c.st);
+  j["ok"] = true;
+  return control_json(200, j);
+}
+
+/* GET /_emulator/webhook-mode. */
+inline Reply handle_control_get_webhook_mode(Call& c) {
+  Json::Value j = webhook_mode_json(c.st);
+  j["ok"] = true;
+  return control_json(200, j);
+}
+
+/* GET /_emulator/deliveries[?webhookId=&triggerEvent=&bookingUid=&limit=]:
+ * the delivery log, newest first (at most 500 kept): {deliveries, total}.
+ * Filters keep each entry's index in the whole log. */
+inline Reply handle_control_deliveries(Call& c) {
+  auto webhook_id = c.query("webhookId");
+  auto trigger = c.query("triggerEvent");
+  auto booking_uid = c.query("bookingUid");
+  int64_t limit = 500;
+  if (auto l = c.query("limit")) {
+    if (!parse_int64(*l, limit) || limit < 1) return control_error("limit must be a positive integer");
+  }
+  Json::Value list(Json::arrayValue);
+  for (size_t i = 0; i < c.st.deliveries.size() && static_cast<int64_t>(list.size()) < limit; ++i) {
+    const DeliveryRecord& r = c.st.deliveries[i];
+    if (webhook_id && r.out.webhook_id != *webhook_id) continue;
+    if (trigger && r.out.trigger != *trigger) continue;
+    if (booking_uid && r.out.booking_uid != *booking_uid) continue;
+    list.append(delivery_json(r, i));
+  }
+  Json::Value j(Json::objectValue);
+  j["deliveries"] = list;
+  j["total"] = static_cast<Json::UInt64>(c.st.deliveries.size());
+  return control_json(200, j);
+}
+
+/* DELETE /_emulator/deliveries: empties the log. */
+inline Reply handle_control_clear_deliveries(Call& c) {
+  Json::Value j(Json::objectValue);
+  j["ok"] = true;
+  j["cleared"] = static_cast<Json::UInt64>(c.st.deliveries.size());
+  c.st.deliveries.clear();
+  return control_json(200, j);
+}
+
+/* POST /_emulator/deliveries/redeliver {"index": N} (position in GET
+ * /_emulator/deliveries) or {"seq": N}: sends that entry again, byte for
+ * byte (same body, same X-Cal-Signature-256, same URL), whatever the webhook
+ * looks like now and ignoring the fault mode; answers with the new entry. */
+inline Reply handle_control_redeliver(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  const DeliveryRecord* found = nullptr;
+  int64_t v = 0;
+  if (b.isMember("index")) {
+    if (!json_as_int64(b["index"], v) || v < 0) return control_error("index must be a non-negative integer");
+    if (static_cast<size_t>(v) >= c.st.deliveries.size()) {
+      return control_error("no delivery at index " + std::to_string(v) + " (the log has " +
+                           std::to_string(c.st.deliveries.size()) + ")");
+    }
+    found = &c.st.deliveries[static_cast<size_t>(v)];
+  } else if (b.isMember("seq")) {
+    if (!json_as_int64(b["seq"], v)) return control_error("seq must be an integer");
+    for (const auto& r : c.st.deliveries) if (r.seq == v) found = &r;
+    if (!found) return control_error("no delivery with seq " + std::to_string(v));
+  } else {
+    return control_error("give index or seq");
+  }
+  OutgoingWebhook o = found->out;
+  o.epoch = c.st.webhook_epoch;
+  o.mode = "redeliver";
+  o.redelivery_of = found->seq;
+  State* st = &c.st;
+  c.finish = [st, o](Reply& reply) {
+    DeliveryRecord rec = send_webhook(*st, o);
+    Json::Value j(Json::objectValue);
+    j["ok"] = true;
+    j["delivery"] = delivery_json(rec, 0);
+    reply = control_json(200, j);
+  };
+  Json::Value j(Json::objectValue);
+  j["ok"] = true;
+  return control_json(200, j);
+}
+
+/* POST /_emulator/webhooks/fire {"triggerEvent":"PING", "webhookId"?}: a
+ * PING (the web UI's test button, §7.4) to every webhook, or to one, active
+ * or not, through the fault mode. Sync delivery: answers {ok, sent:[entries]}
+ * once sent; async: {ok, queued:N}. */
+inline Reply handle_control_fire_webhook(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  if (!b["triggerEvent"].isString() || b["triggerEvent"].asString() != "PING") {
+    return control_error("triggerEvent must be \"PING\" (booking triggers fire from the booking endpoints)");
+  }
+  std::optional<std::string> only;
+  if (b.isMember("webhookId")) {
+    if (!b["webhookId"].isString() || !c.st.webhooks.count(b["webhookId"].asString())) {
+      return control_error("no webhook with that webhookId");
+    }
+    only = b["webhookId"].asString();
+  }
+  std::vector<const Webhook*> hooks;
+  for (const auto& [id, w] : c.st.webhooks) if (!only || id == *only) hooks.push_back(&w);
+  std::sort(hooks.begin(), hooks.end(), [](const Webhook* x, const Webhook* y) { return x->seq < y->seq; });
+  const OJ payload = ping_payload(c.now_ms);
+  const std::string created_at = iso_utc_ms(c.now_ms);
+  std::vector<OutgoingWebhook> outs;
+  for (const Webhook* w : hooks) outs.push_back(make_outgoing(c.st, *w, "PING", "", webhook_body(*w, "PING", created_at, payload)));
+  const size_t n_built = outs.size();
+  std::vector<OutgoingWebhook> sends = route_webhooks(c.st, std::move(outs));
+  Json::Value j(Json::objectValue);
+  j["ok"] = true;
+  j["webhooks"] = static_cast<Json::UInt64>(n_built);
+  if (c.st.webhook_mode.async || sends.empty()) {
+    j["queued"] = static_cast<Json::UInt64>(sends.size());
+    send_webhooks_later(c, std::move(sends));
+    return control_json(200, j);
+  }
+  State* st = &c.st;
+  c.finish = [st, sends, j](Reply& reply) {
+    Json::Value out = j;
+    out["sent"] = Json::Value(Json::arrayValue);
+    for (const auto& o : sends) out["sent"].append(delivery_json(send_webhook(*st, o), 0));
+    reply = control_json(200, out);
+  };
+  return control_json(200, j);
+}
+
+/* GET /_emulator/state: users with token counts, schedules, webhooks,
+ * counters, faults. */
 inline Reply handle_control_state(Call& c) {
   Json::Value j(Json::objectValue);
   j["nowMs"] = static_cast<Json::Int64>(c.now_ms);
@@ -241,6 +477,23 @@ inline Reply handle_control_state(Call& c) {
     j["reservations"].append(rj);
   }
 
+  j["webhooks"] = Json::Value(Json::arrayValue);
+  std::vector<const Webhook*> hooks;
+  for (const auto& [id, w] : c.st.webhooks) hooks.push_back(&w);
+  std::sort(hooks.begin(), hooks.end(), [](const Webhook* a, const Webhook* b) { return a->seq < b->seq; });
+  for (const Webhook* w : hooks) {
+    Json::Value wj = webhook_json(*w);
+    wj["scope"] = w->scope;
+    wj["deliveryAttempts"] = static_cast<Json::Int64>(w->n_attempts);
+    wj["delivered"] = static_cast<Json::Int64>(w->n_ok);
+    wj["failed"] = static_cast<Json::Int64>(w->n_failed);
+    int n_jobs = 0;
+    for (const auto& job : c.st.webhook_jobs) if (job.webhook_id == w->id) ++n_jobs;
+    wj["scheduledJobs"] = n_jobs;
+    j["webhooks"].append(wj);
+  }
+  j["webhookMode"] = webhook_mode_json(c.st);
+
   Json::Value counts(Json::objectValue);
   counts["users"] = static_cast<Json::UInt64>(c.st.users.size());
   counts["schedules"] = static_cast<Json::UInt64>(c.st.schedules.size());
@@ -249,6 +502,10 @@ inline Reply handle_control_state(Call& c) {
   counts["bookingsByStatus"] = by_status;
   counts["reservations"] = static_cast<Json::UInt64>(c.st.reservations.size());
   counts["activeReservations"] = n_active_reservations;
+  counts["webhooks"] = static_cast<Json::UInt64>(c.st.webhooks.size());
+  counts["scheduledWebhookJobs"] = static_cast<Json::UInt64>(c.st.webhook_jobs.size());
+  counts["pendingWebhookDeliveries"] = static_cast<Json::UInt64>(c.st.webhook_queue.size() + c.st.webhook_held.size());
+  counts["webhookDeliveriesLogged"] = static_cast<Json::UInt64>(c.st.deliveries.size());
   j["counts"] = counts;
 
   Json::Value clock(Json::objectValue);
@@ -283,20 +540,22 @@ inline Reply handle_control_state(Call& c) {
   cj["reservationConflicts"] = static_cast<Json::Int64>(k.n_reservation_conflicts);
   cj["apiVersionRejections"] = static_cast<Json::Int64>(k.n_api_version_rejections);
   cj["pendingAuthCodes"] = static_cast<Json::UInt64>(c.st.auth_codes.size());
+  cj["webhookAttempts"] = static_cast<Json::Int64>(k.n_webhook_attempts);
+  cj["webhookDelivered"] = static_cast<Json::Int64>(k.n_webhook_delivered);
+  cj["webhookHttpErrors"] = static_cast<Json::Int64>(k.n_webhook_http_errors);
+  cj["webhookNetworkErrors"] = static_cast<Json::Int64>(k.n_webhook_network_errors);
+  cj["webhookDropped"] = static_cast<Json::Int64>(k.n_webhook_dropped);
+  cj["webhookEmulatedFailures"] = static_cast<Json::Int64>(k.n_webhook_emulated_failures);
+  cj["webhookDuplicated"] = static_cast<Json::Int64>(k.n_webhook_duplicated);
+  cj["webhookDelayed"] = static_cast<Json::Int64>(k.n_webhook_delayed);
+  cj["webhookReordered"] = static_cast<Json::Int64>(k.n_webhook_reordered);
+  cj["webhookJobsExpired"] = static_cast<Json::Int64>(k.n_webhook_jobs_expired);
+  cj["webhookRedeliveries"] = static_cast<Json::Int64>(k.n_webhook_redeliveries);
   j["counters"] = cj;
 
   j["faults"] = Json::Value(Json::arrayValue);
   for (const auto& f : c.st.faults) j["faults"].append(fault_json(f));
   return control_json(200, j);
-}
-
-/* Parses a control body: empty -> {}, else a JSON object. */
-inline std::optional<Reply> control_body(const Call& c, Json::Value& out) {
-  std::string err;
-  if (!json_parse(c.req.body.empty() ? "{}" : c.req.body, out, err) || !out.isObject()) {
-    return control_error("body must be a JSON object");
-  }
-  return std::nullopt;
 }
 
 /* POST /_emulator/clock: moves the emulator's clock (what tokens, minimum
@@ -338,6 +597,7 @@ inline Reply handle_control_clock(Call& c) {
   c.st.clock_frozen_ms = target;
   c.st.clock_offset_ms = target - real;
   c.now_ms = emulator_now(c.st);
+  c.st.webhook_cv.notify_all();  // MEETING_* jobs may be due now
   Json::Value j(Json::objectValue);
   j["ok"] = true;
   j["nowMs"] = static_cast<Json::Int64>(c.now_ms);

@@ -12,10 +12,13 @@
 #include <json/json.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -223,6 +226,78 @@ struct Fault {
   int64_t delay_ms = 0;
 };
 
+/* A webhook subscription (/v2/webhooks, /v2/oauth-clients/{id}/webhooks,
+ * /v2/event-types/{id}/webhooks). Exactly one of user_id, oauth_client_id,
+ * event_type_id names its scope. secret / payload_template: string or null. */
+struct Webhook {
+  std::string id;                      // UUID string
+  int64_t seq = 0;                     // creation order (lists)
+  std::string scope;                   // "user", "oauth-client", "event-type"
+  int64_t user_id = 0;
+  std::string oauth_client_id;
+  int64_t event_type_id = 0;
+  std::string subscriber_url;
+  bool active = true;
+  std::vector<std::string> triggers;
+  Json::Value payload_template;        // string or null
+  Json::Value secret;                  // string or null
+  std::string version = "2021-10-20";
+  int64_t created_ms = 0;
+  int64_t n_attempts = 0, n_ok = 0, n_failed = 0;  // HTTP sends, 2xx/3xx, the rest
+};
+
+/* A scheduled MEETING_STARTED / MEETING_ENDED delivery (Cal.com's
+ * WebhookScheduledTriggers row): the body is stored when it is scheduled and
+ * sent verbatim once the emulator clock reaches start_after_ms. */
+struct WebhookJob {
+  std::string webhook_id;
+  std::string trigger;
+  std::string booking_uid;
+  int64_t start_after_ms = 0;
+  std::string body;
+};
+
+/* One delivery ready to send: the exact bytes and headers. */
+struct OutgoingWebhook {
+  std::string webhook_id;
+  std::string trigger;
+  std::string booking_uid;
+  std::string url;
+  std::string body;
+  std::string signature;               // X-Cal-Signature-256 value
+  std::string content_type = "application/json";
+  std::string mode = "normal";         // the fault mode applied
+  uint64_t epoch = 0;                  // State::webhook_epoch when built
+  int64_t redelivery_of = 0;           // delivery seq, for /_emulator/deliveries/redeliver
+};
+
+/* One entry of the delivery log (GET /_emulator/deliveries). */
+struct DeliveryRecord {
+  int64_t seq = 0;
+  OutgoingWebhook out;
+  std::string outcome;                 // delivered, http_error, network_error, dropped, failed, expired
+  int status = 0;                      // HTTP status, 0 = no response
+  std::string error;                   // "" when a response arrived
+  int64_t attempt_ms = 0;              // emulator clock
+  int64_t duration_ms = 0;
+};
+
+/* The fault switch of POST /_emulator/webhook-mode. */
+struct WebhookMode {
+  std::string mode = "normal";         // normal, drop, duplicate, delay, reorder, fail
+  int remaining = 0;                   // deliveries the mode still applies to
+  int reorder_batch = 0;               // reorder: how many are held before release
+  int64_t delay_ms = 0;
+  bool async = false;                  // deliver from the worker thread instead of before the reply
+};
+
+/* A delivery waiting in the worker's queue (delay mode, async delivery). */
+struct QueuedWebhook {
+  int64_t due_real_ms = 0;
+  int64_t seq = 0;
+  OutgoingWebhook out;
+};
+
 struct Counters {
   int64_t n_requests = 0;              // non-control requests
   int64_t n_refresh_calls = 0;
@@ -246,6 +321,17 @@ struct Counters {
   int64_t n_booking_conflicts = 0;          // 400 "not available" on create/reschedule
   int64_t n_reservation_conflicts = 0;      // 422s
   int64_t n_api_version_rejections = 0;
+  int64_t n_webhook_attempts = 0;           // HTTP sends (redeliveries included)
+  int64_t n_webhook_delivered = 0;          // answered 2xx/3xx
+  int64_t n_webhook_http_errors = 0;        // answered 4xx/5xx (never retried)
+  int64_t n_webhook_network_errors = 0;     // no answer (refused, timeout)
+  int64_t n_webhook_dropped = 0;            // webhook-mode drop
+  int64_t n_webhook_emulated_failures = 0;  // webhook-mode fail
+  int64_t n_webhook_duplicated = 0;
+  int64_t n_webhook_delayed = 0;
+  int64_t n_webhook_reordered = 0;
+  int64_t n_webhook_jobs_expired = 0;       // MEETING_* jobs older than a day, dropped unsent
+  int64_t n_webhook_redeliveries = 0;
 };
 
 struct RateWindow {
@@ -280,6 +366,22 @@ struct State {
   bool clock_frozen = false;
   int64_t clock_frozen_ms = 0;
   std::string jwt_key;                           // HS256 key of this process
+  // Webhooks (calcom_webhooks.hpp). Deliveries are built under `mu` and sent
+  // without it; webhook_epoch moves on every reset so that a delivery built
+  // before a reset is neither sent nor logged after it.
+  std::map<std::string, Webhook> webhooks;       // by id
+  int64_t next_webhook_seq = 1;
+  std::vector<WebhookJob> webhook_jobs;          // scheduled MEETING_* deliveries
+  std::deque<DeliveryRecord> deliveries;         // the log, newest first, at most 500
+  int64_t next_delivery_seq = 1;
+  WebhookMode webhook_mode;
+  std::vector<OutgoingWebhook> webhook_held;     // reorder: held, released in reverse
+  std::vector<QueuedWebhook> webhook_queue;      // the worker's queue (delay, async)
+  int64_t next_queue_seq = 1;
+  uint64_t webhook_epoch = 1;
+  std::atomic<int> webhook_in_flight{0};         // HTTP sends in progress
+  std::condition_variable webhook_cv;            // wakes the worker (with mu)
+  bool webhook_stop = false;
 };
 
 /* ------------------------------------------------------------ time helpers */
@@ -562,6 +664,8 @@ inline std::optional<std::string> canonical_time_zone(const std::string& name) {
 
 /* ------------------------------------------------------- call and reply */
 
+struct Reply;
+
 /* One request as a handler sees it. `params` are the route's regex captures. */
 struct Call {
   const httplib::Request& req;
@@ -571,6 +675,9 @@ struct Call {
   int64_t now_ms = 0;
   std::string request_id;
   std::vector<std::function<void()>> deferred;  // run after the state lock is released
+  // Run after `deferred`, without the lock, and may replace the reply (a
+  // control endpoint that reports the outcome of webhook sends).
+  std::function<void(Reply&)> finish;
 
   std::string header(const char* name) const { return req.get_header_value(name); }
   bool has_header(const char* name) const { return req.has_header(name); }

@@ -10,10 +10,12 @@
  *   calcom_event_types.hpp  /v2/event-types
  *   calcom_slots.hpp        /v2/slots and slot reservations (slot engine)
  *   calcom_bookings.hpp     /v2/bookings
+ *   calcom_webhooks.hpp     webhooks: management, payloads, delivery, MEETING_* jobs
  *   calcom_control.hpp  /_emulator/ test control API (reset, faults, clock, ...)
- * This file parses the flags, holds the route table and runs the server.
- * Every handler runs under State::mu, so the server is race-free with
- * httplib's thread pool. One log line per request goes to stderr. */
+ * This file parses the flags, holds the route table and runs the server and
+ * the webhook worker thread. Every handler runs under State::mu, so the
+ * server is race-free with httplib's thread pool; webhook HTTP sends happen
+ * after the lock is released. One log line per request goes to stderr. */
 #include <pthread.h>
 #include <signal.h>
 
@@ -213,6 +215,24 @@ inline std::vector<Route> build_routes() {
   add("POST", "/v2/bookings/" + seg + "/mark-absent", handle_mark_absent);
   add("POST", "/v2/bookings/" + seg + "/confirm", handle_confirm_booking);
   add("POST", "/v2/bookings/" + seg + "/decline", handle_decline_booking);
+  // Webhooks (§7.1): OAuth-client, user and event-type scope.
+  add("POST", "/v2/oauth-clients/" + seg + "/webhooks", handle_create_oauth_client_webhook);
+  add("GET", "/v2/oauth-clients/" + seg + "/webhooks", handle_list_oauth_client_webhooks);
+  add("DELETE", "/v2/oauth-clients/" + seg + "/webhooks", handle_delete_all_oauth_client_webhooks);
+  add("GET", "/v2/oauth-clients/" + seg + "/webhooks/" + seg, handle_get_oauth_client_webhook);
+  add("PATCH", "/v2/oauth-clients/" + seg + "/webhooks/" + seg, handle_patch_oauth_client_webhook);
+  add("DELETE", "/v2/oauth-clients/" + seg + "/webhooks/" + seg, handle_delete_oauth_client_webhook);
+  add("POST", "/v2/webhooks", handle_create_user_webhook);
+  add("GET", "/v2/webhooks", handle_list_user_webhooks);
+  add("GET", "/v2/webhooks/" + seg, handle_get_user_webhook);
+  add("PATCH", "/v2/webhooks/" + seg, handle_patch_user_webhook);
+  add("DELETE", "/v2/webhooks/" + seg, handle_delete_user_webhook);
+  add("POST", "/v2/event-types/" + seg + "/webhooks", handle_create_event_type_webhook);
+  add("GET", "/v2/event-types/" + seg + "/webhooks", handle_list_event_type_webhooks);
+  add("DELETE", "/v2/event-types/" + seg + "/webhooks", handle_delete_all_event_type_webhooks);
+  add("GET", "/v2/event-types/" + seg + "/webhooks/" + seg, handle_get_event_type_webhook);
+  add("PATCH", "/v2/event-types/" + seg + "/webhooks/" + seg, handle_patch_event_type_webhook);
+  add("DELETE", "/v2/event-types/" + seg + "/webhooks/" + seg, handle_delete_event_type_webhook);
   // Test control (not Cal.com).
   add("POST", "/_emulator/reset", handle_control_reset);
   add("POST", "/_emulator/faults", handle_control_add_fault);
@@ -222,6 +242,12 @@ inline std::vector<Route> build_routes() {
   add("GET", "/_emulator/state", handle_control_state);
   add("POST", "/_emulator/clock", handle_control_clock);
   add("POST", "/_emulator/connect-app", handle_control_connect_app);
+  add("POST", "/_emulator/webhook-mode", handle_control_webhook_mode);
+  add("GET", "/_emulator/webhook-mode", handle_control_get_webhook_mode);
+  add("GET", "/_emulator/deliveries", handle_control_deliveries);
+  add("DELETE", "/_emulator/deliveries", handle_control_clear_deliveries);
+  add("POST", "/_emulator/deliveries/redeliver", handle_control_redeliver);
+  add("POST", "/_emulator/webhooks/fire", handle_control_fire_webhook);
   add("GET", "/_emulator/health", handle_control_health);
   return r;
 }
@@ -275,7 +301,7 @@ class Server {
     if (path.size() > 1 && path.back() == '/') path.pop_back();
     const bool is_control = starts_with(path, "/_emulator/");
 
-    Call c{req, {}, st_, cfg_, now_ms(), request_id, {}};
+    Call c{req, {}, st_, cfg_, now_ms(), request_id, {}, {}};
     Reply reply;
     try {
       std::optional<Fault> fault;
@@ -302,7 +328,13 @@ class Server {
                    req.path.c_str(), e.what());
       reply = error_reply(c, 500, "Internal server error");
     }
-    for (auto& fn : c.deferred) fn();
+    try {
+      for (auto& fn : c.deferred) fn();
+      if (c.finish) c.finish(reply);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "calcom_emulator: exception after %s %s: %s\n", req.method.c_str(), req.path.c_str(),
+                   e.what());
+    }
 
     res.status = reply.status;
     for (const auto& [k, v] : reply.headers) res.set_header(k, v);
@@ -395,7 +427,7 @@ int main(int argc, char** argv) {
     if (!res.body.empty()) return;
     State none;
     Config none_cfg;
-    Call c{req, {}, none, none_cfg, now_ms(), random_uuid(), {}};
+    Call c{req, {}, none, none_cfg, now_ms(), random_uuid(), {}, {}};
     std::string message = res.status == 413 ? "Request body too large"
                           : res.status == 400 && (req.method == "POST" || req.method == "PATCH" ||
                                                   req.method == "PUT")
@@ -424,7 +456,14 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &sig);
     http.stop();
   }).detach();
+  std::thread webhook_worker([&st] { run_webhook_worker(st); });
   bool ok = http.listen_after_bind();
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.webhook_stop = true;
+    st.webhook_cv.notify_all();
+  }
+  webhook_worker.join();
   std::cerr << "calcom_emulator: stopped\n";
   return ok ? 0 : 1;
 }

@@ -717,7 +717,8 @@ inline Reply handle_patch_event_type(Call& c) {
 }
 
 /* DELETE /v2/event-types/{id} -> {id, lengthInMinutes, slug, title}. Its
- * bookings stay (with the slug they were made under); its reservations go. */
+ * bookings stay (with the slug they were made under); its reservations and
+ * its event-type webhooks go. */
 inline Reply handle_delete_event_type(Call& c) {
   if (auto err = require_api_version(c, event_type_api_versions(), "/v2/event-types")) return *err;
   int64_t user_id = 0;
@@ -732,6 +733,9 @@ inline Reply handle_delete_event_type(Call& c) {
   const int64_t id = et->id;
   for (auto it = c.st.reservations.begin(); it != c.st.reservations.end();) {
     it = it->second.event_type_id == id ? c.st.reservations.erase(it) : std::next(it);
+  }
+  for (auto it = c.st.webhooks.begin(); it != c.st.webhooks.end();) {
+    it = it->second.scope == "event-type" && it->second.event_type_id == id ? c.st.webhooks.erase(it) : std::next(it);
   }
   c.st.event_types.erase(id);
   return ok_reply(data);

@@ -302,6 +302,16 @@ inline void reset_state(State& st, const Config& cfg) {
   st.clock_offset_ms = 0;
   st.clock_frozen = false;
   st.clock_frozen_ms = 0;
+  st.webhooks.clear();
+  st.next_webhook_seq = 1;
+  st.webhook_jobs.clear();
+  st.deliveries.clear();
+  st.next_delivery_seq = 1;
+  st.webhook_mode = WebhookMode{};
+  st.webhook_held.clear();
+  st.webhook_queue.clear();
+  st.webhook_epoch++;
+  st.webhook_cv.notify_all();
   const std::string created = iso_utc_ms(now_ms());
 
   User owner;
@@ -486,7 +496,8 @@ inline Reply handle_patch_managed_user(Call& c) {
 }
 
 /* Removes everything a deleted user owned: schedules, event types, the
- * bookings they host and their reservations. */
+ * bookings they host (with their scheduled MEETING_* webhooks), their
+ * reservations and their user-scope webhooks. */
 inline void delete_user_data(State& st, int64_t id) {
   for (auto it = st.schedules.begin(); it != st.schedules.end();) {
     it = it->second.owner_id == id ? st.schedules.erase(it) : std::next(it);
@@ -494,8 +505,17 @@ inline void delete_user_data(State& st, int64_t id) {
   for (auto it = st.event_types.begin(); it != st.event_types.end();) {
     it = it->second.owner_id == id ? st.event_types.erase(it) : std::next(it);
   }
+  for (auto it = st.webhooks.begin(); it != st.webhooks.end();) {
+    const Webhook& w = it->second;
+    const bool gone = w.user_id == id || (w.scope == "event-type" && !st.event_types.count(w.event_type_id));
+    it = gone ? st.webhooks.erase(it) : std::next(it);
+  }
   for (auto it = st.bookings.begin(); it != st.bookings.end();) {
     if (it->second.host_id == id) {
+      const std::string uid = it->second.uid;
+      st.webhook_jobs.erase(std::remove_if(st.webhook_jobs.begin(), st.webhook_jobs.end(),
+                                           [&](const WebhookJob& j) { return j.booking_uid == uid; }),
+                            st.webhook_jobs.end());
       st.booking_ids.erase(it->second.uid);
       it = st.bookings.erase(it);
     } else {
