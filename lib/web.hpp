@@ -3,7 +3,9 @@
  * run_endpoint with one of them. Handlers never touch FastCGI, so tests call
  * them directly. */
 #pragma once
+#include <map>
 #include <string>
+#include <vector>
 
 #include <json/json.h>
 
@@ -11,6 +13,7 @@
 #include "config.hpp"
 #include "db.hpp"
 #include "http.hpp"
+#include "result.hpp"
 #include "session.hpp"
 
 namespace coach::web {
@@ -68,6 +71,28 @@ Response error_for(Context& ctx, const Request& req, const session::Auth& auth, 
 /* Renders a page with the layout context for the signed-in user merged in. */
 Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
               const std::string& title, Json::Value data, int status = 200);
+
+/* ---- Form and path helpers (web_common.cpp) -------------------------------
+ * Small string helpers the page and API handlers share. */
+
+/* POSTed form fields by name (the last of a repeated name wins). */
+using Form = std::map<std::string, std::string>;
+/* The value of key in f; "" when absent. */
+std::string field(const Form& f, const std::string& key);
+/* s without leading and trailing spaces, tabs, CRs and LFs. */
+std::string trim(const std::string& s);
+/* True when s is non-empty and only ASCII digits. */
+bool all_digits(const std::string& s);
+/* User input quoted back in a message, cut to a readable length (64 bytes, then "…"). */
+std::string clip(const std::string& s);
+/* For template sections: an empty string would still open {{#x}}; null does not. */
+Json::Value text_or_null(const std::string& s);
+/* A positive id from a form or query value (1-18 digits, > 0); otherwise 400
+ * invalid_field "<what> must be a positive number". */
+Result<int64_t> positive_id(const std::string& s, const std::string& what);
+/* The non-empty segments of path after prefix:
+ * ("/api/cal/coaches/42/refresh", "/api/cal/coaches") -> {"42", "refresh"}. */
+std::vector<std::string> path_tail(const std::string& path, const std::string& prefix);
 
 /* Booking pages (web_booking_pages.cpp). */
 Response book(Context& ctx, const Request& req);             // /book, /book/confirmation

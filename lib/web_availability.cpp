@@ -9,21 +9,9 @@ namespace {
 
 Response err(const Request& req, const Error& e) { return respond_error(req, e.http_status, e.code, e.message); }
 
-std::vector<std::string> path_tail(const std::string& path, const std::string& prefix) {
-  std::vector<std::string> parts;
-  if (path.size() <= prefix.size()) return parts;
-  std::string rest = path.substr(prefix.size());
-  size_t pos = 0;
-  while (pos < rest.size()) {
-    size_t slash = rest.find('/', pos);
-    if (slash == std::string::npos) slash = rest.size();
-    if (slash > pos) parts.push_back(rest.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  return parts;
-}
-
-Result<int64_t> positive_id(const std::string& s, const char* what) {
+/* An id in an API path or query: strtoll's reading, message quoting the name
+ * ('coachId' must be ...). Not the pages' positive_id (web.hpp): answers differ. */
+Result<int64_t> api_positive_id(const std::string& s, const char* what) {
   char* end = nullptr;
   long long v = s.empty() ? 0 : std::strtoll(s.c_str(), &end, 10);
   if (s.empty() || *end != '\0' || v <= 0)
@@ -38,7 +26,7 @@ Result<int64_t> managed_coach(const session::Auth& auth, const Request& req) {
     return make_error(403, "coaches_only", "Only coaches manage schedules and session types");
   std::string q = req.param("coachId");
   if (q.empty()) return auth.user->id;
-  auto id = positive_id(q, "coachId");
+  auto id = api_positive_id(q, "coachId");
   if (!id) return id.error();
   if (*id != auth.user->id && !auth.user->is_admin()) return make_error(403, "forbidden", "You can only manage your own calendar");
   return *id;
@@ -82,9 +70,9 @@ Response cal_availability(Context& ctx, const Request& req) {
   availability::Ctx ac{ctx.cfg, ctx.db, cal};
   if (parts.empty()) {
     if (req.method != "GET") return method_not_allowed(req, "GET");
-    auto coach = positive_id(req.param("coachId"), "coachId");
+    auto coach = api_positive_id(req.param("coachId"), "coachId");
     if (!coach) return err(req, coach.error());
-    auto et = positive_id(req.param("eventTypeId"), "eventTypeId");
+    auto et = api_positive_id(req.param("eventTypeId"), "eventTypeId");
     if (!et) return err(req, et.error());
     availability::SlotQuery q;
     q.coach_user_id = *coach;
@@ -93,7 +81,7 @@ Response cal_availability(Context& ctx, const Request& req) {
     q.end = req.param("end");
     q.time_zone = req.param("timeZone").empty() ? "UTC" : req.param("timeZone");
     if (!req.param("duration").empty()) {
-      auto d = positive_id(req.param("duration"), "duration");
+      auto d = api_positive_id(req.param("duration"), "duration");
       if (!d) return err(req, d.error());
       q.duration_min = static_cast<int>(std::min<int64_t>(*d, 100000));
     }
@@ -139,7 +127,7 @@ Response cal_availability(Context& ctx, const Request& req) {
     return json_ok(201, availability::to_json(*s));
   }
   if (parts.size() == 1) return method_not_allowed(req, "GET, POST");
-  auto sid = positive_id(parts[1], "schedule id");
+  auto sid = api_positive_id(parts[1], "schedule id");
   if (!sid) return respond_error(req, 404, "not_found", "No such schedule");
   if (req.method == "PATCH") {
     int64_t cid = 0;
@@ -178,7 +166,7 @@ Response cal_event_types(Context& ctx, const Request& req) {
     return arr;
   };
   if (parts.empty() && req.method == "GET") {
-    auto coach = positive_id(req.param("coachId"), "coachId");
+    auto coach = api_positive_id(req.param("coachId"), "coachId");
     if (!coach) return err(req, coach.error());
     if (!ctx.db.query_one("SELECT id FROM users WHERE id = ? AND role = 'coach'", {*coach}))
       return respond_error(req, 404, "unknown_coach", "No coach with id " + std::to_string(*coach));
@@ -210,7 +198,7 @@ Response cal_event_types(Context& ctx, const Request& req) {
     return json_ok(201, availability::to_json(*e));
   }
   if (parts.size() != 1) return respond_error(req, 404, "not_found", "No such endpoint");
-  auto id = positive_id(parts[0], "event type id");
+  auto id = api_positive_id(parts[0], "event type id");
   if (!id) return respond_error(req, 404, "not_found", "No such session type");
   if (req.method == "GET") {
     auto e = availability::find_event_type(ctx.db, *id);

@@ -34,7 +34,6 @@
 namespace coach::web {
 namespace {
 
-using Form = std::map<std::string, std::string>;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 constexpr int kMonthWeeks = 5;             // the month view: 5 weeks from the current one
@@ -43,34 +42,6 @@ constexpr size_t kMaxReason = 500;         // bookings:: caps reasons at 500 cha
 constexpr size_t kMaxAnswer = 2000;        // and answers at 2000
 
 /* ---------------------------------------------------------------- small helpers */
-
-std::string field(const Form& f, const std::string& key) {
-  auto it = f.find(key);
-  return it == f.end() ? "" : it->second;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
-/* User input quoted back in a message, cut to a readable length. */
-std::string clip(const std::string& s) { return s.size() <= 64 ? s : s.substr(0, 64) + "…"; }
-
-/* For template sections: an empty string would still open {{#x}}; null does not. */
-Json::Value text_or_null(const std::string& s) { return s.empty() ? Json::Value() : Json::Value(s); }
-
-Result<int64_t> positive_id(const std::string& s, const std::string& what) {
-  if (!all_digits(s) || s.size() > 18 || std::stoll(s) <= 0)
-    return make_error(400, "invalid_field", what + " must be a positive number");
-  return std::stoll(s);
-}
 
 /* Booking uids are Cal.com's: letters, digits, '-' and '_'. */
 bool plausible_uid(const std::string& s) {

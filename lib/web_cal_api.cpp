@@ -39,21 +39,6 @@ Response cal_oauth(Context& ctx, const Request& req) {
 
 namespace {
 
-/* "/api/cal/coaches/42/refresh" -> {"42","refresh"} */
-std::vector<std::string> tail_parts(const std::string& path, const std::string& prefix) {
-  std::vector<std::string> parts;
-  if (path.size() <= prefix.size()) return parts;
-  std::string rest = path.substr(prefix.size());
-  size_t pos = 0;
-  while (pos < rest.size()) {
-    size_t slash = rest.find('/', pos);
-    if (slash == std::string::npos) slash = rest.size();
-    if (slash > pos) parts.push_back(rest.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  return parts;
-}
-
 Response err(const Request& req, const Error& e) { return respond_error(req, e.http_status, e.code, e.message); }
 
 }  // namespace
@@ -64,7 +49,7 @@ Response err(const Request& req, const Error& e) { return respond_error(req, e.h
  * POST /api/cal/coaches/{me|id}/refresh        {"mode":"if_needed"|"rotate"|"force"}
  * GET  /api/cal/coaches/{me|id}/cal-profile    GET /v2/me as the coach (refreshes on 401/498) */
 Response cal_coaches(Context& ctx, const Request& req) {
-  auto parts = tail_parts(req.path, "/api/cal/coaches");
+  auto parts = path_tail(req.path, "/api/cal/coaches");
   if (parts.empty()) {
     if (req.method != "GET") return method_not_allowed(req, "GET");
     auto rows = ctx.db.query(

@@ -27,39 +27,7 @@
 namespace coach::web {
 namespace {
 
-using Form = std::map<std::string, std::string>;
-
-std::string field(const Form& f, const std::string& key) {
-  auto it = f.find(key);
-  return it == f.end() ? "" : it->second;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
 Error bad(const std::string& code, const std::string& msg) { return make_error(400, code, msg); }
-
-/* User input quoted back in a message, cut to a readable length. */
-std::string clip(const std::string& s) { return s.size() <= 64 ? s : s.substr(0, 64) + "…"; }
-
-/* For template sections: an empty string would still open {{#x}}; null does not. */
-Json::Value text_or_null(const std::string& s) { return s.empty() ? Json::Value() : Json::Value(s); }
-
-/* A positive id from a form or query value; 400 naming what it is. */
-Result<int64_t> positive_id(const std::string& s, const std::string& what) {
-  if (!all_digits(s) || s.size() > 18) return bad("invalid_field", what + " must be a positive number");
-  int64_t v = std::stoll(s);
-  if (v <= 0) return bad("invalid_field", what + " must be a positive number");
-  return v;
-}
 
 /* ---- time zones, dates and clock times ---- */
 

@@ -1,4 +1,6 @@
 /* web_common.cpp: run_endpoint and helpers shared by the handlers. */
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "fcgi_serve.hpp"
@@ -99,6 +101,50 @@ Response error_for(Context& ctx, const Request& req, const session::Auth& auth, 
   Response r = page(ctx, req, auth, "error", "Error " + std::to_string(status), data, status);
   r.error_code = code;
   return r;
+}
+
+
+/* ---- form and path helpers ---- */
+
+std::string field(const Form& f, const std::string& key) {
+  auto it = f.find(key);
+  return it == f.end() ? "" : it->second;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string clip(const std::string& s) { return s.size() <= 64 ? s : s.substr(0, 64) + "…"; }
+
+Json::Value text_or_null(const std::string& s) { return s.empty() ? Json::Value() : Json::Value(s); }
+
+Result<int64_t> positive_id(const std::string& s, const std::string& what) {
+  if (!all_digits(s) || s.size() > 18) return make_error(400, "invalid_field", what + " must be a positive number");
+  int64_t v = std::stoll(s);
+  if (v <= 0) return make_error(400, "invalid_field", what + " must be a positive number");
+  return v;
+}
+
+std::vector<std::string> path_tail(const std::string& path, const std::string& prefix) {
+  std::vector<std::string> parts;
+  if (path.size() <= prefix.size()) return parts;
+  std::string rest = path.substr(prefix.size());
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    size_t slash = rest.find('/', pos);
+    if (slash == std::string::npos) slash = rest.size();
+    if (slash > pos) parts.push_back(rest.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return parts;
 }
 
 }  // namespace coach::web

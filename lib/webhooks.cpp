@@ -353,7 +353,7 @@ Result<Applied> apply_body(db::Db& tx, const std::string& trig, const Json::Valu
   auto r = converge(tx, *facts);
   if (!r) return r.error();
   bool changed = r->changed;
-  if (trig == "BOOKING_RESCHEDULED" && !facts->rescheduled_from_uid.empty()) {
+  if (trig == "BOOKING_RESCHEDULED" && !facts->rescheduled_from_uid.empty() && facts->rescheduled_from_uid != facts->uid) {
     const Json::Value& p = member(body, "payload");
     std::string old_start, old_end;
     if (auto s = take_time(p, "rescheduleStartTime", "payload.", false, old_start); !s) return s.error();
@@ -724,15 +724,25 @@ ReceiveOutcome receive(const Config& cfg, db::Db& db, std::string_view raw, std:
       if (auto t = iso_to_sql(s.asString(), true)) created_at = *t;
 
     // 3. Store (committed before we answer). A duplicate only counts.
-    uint64_t affected = db.exec(
-        "INSERT INTO webhook_inbox (idempotency_key, trigger_event, booking_uid, cal_booking_id, subscription_id, body, "
-        "body_bytes, event_created_at, next_attempt_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) + INTERVAL 5 SECOND) "
-        "ON DUPLICATE KEY UPDATE duplicate_count = duplicate_count + 1, last_duplicate_at = CURRENT_TIMESTAMP(3), "
-        "id = LAST_INSERT_ID(id)",
-        {o.idempotency_key, o.trigger, uid.empty() || uid.size() > 191 ? db::null() : db::Param(uid),
-         booking_id ? db::Param(booking_id) : db::null(), o.subscription_id ? db::Param(o.subscription_id) : db::null(),
-         std::string(raw), int64_t(raw.size()), created_at.empty() ? db::null() : db::Param(created_at)});
+    // One statement, committed on its own; retried on a deadlock / Galera
+    // certification conflict (the key makes a repeat harmless).
+    uint64_t affected = 0;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        affected = db.exec(
+            "INSERT INTO webhook_inbox (idempotency_key, trigger_event, booking_uid, cal_booking_id, subscription_id, body, "
+            "body_bytes, event_created_at, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) + INTERVAL 5 SECOND) "
+            "ON DUPLICATE KEY UPDATE duplicate_count = duplicate_count + 1, last_duplicate_at = CURRENT_TIMESTAMP(3), "
+            "id = LAST_INSERT_ID(id)",
+            {o.idempotency_key, o.trigger, uid.empty() || uid.size() > 191 ? db::null() : db::Param(uid),
+             booking_id ? db::Param(booking_id) : db::null(), o.subscription_id ? db::Param(o.subscription_id) : db::null(),
+             std::string(raw), int64_t(raw.size()), created_at.empty() ? db::null() : db::Param(created_at)});
+        break;
+      } catch (const db::DbError& e) {
+        if (!e.retryable() || attempt >= 3) throw;
+      }
+    }
     o.event_id = static_cast<int64_t>(db.last_insert_id());
     o.duplicate = affected != 1;
   } catch (const db::DbError& e) {

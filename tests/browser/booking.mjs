@@ -22,78 +22,23 @@
 //
 // Output: one "ok - ..." / "not ok - ..." line per check, "# ..." notes, and a
 // last line "N passed, M failed". Exit 1 if any check failed.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  WAIT_MS, BASE, CLERK, CHROMIUM, RUN_DIR, INTERNAL_ERROR_TEXT, check, note, step, sleep, screenshotDir, screenshotFile,
+  startWatchdog, launch, navigation, signInButton, checkVisited, checkNoServerErrors, run,
+} from './lib/common.mjs';
 
-const WAIT_MS = 15_000;            // any single wait
 const MAIL_WAIT_MS = 20_000;       // e-mails must arrive within this
 const RUN_LIMIT_MS = 170_000;      // the whole run (under 3 min)
-const BASE = (process.env.COACH_BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CLERK = (process.env.COACH_CLERK_URL || '').replace(/\/+$/, '');
-const CHROMIUM = process.env.COACH_CHROMIUM || '/usr/bin/chromium';
-const RUN_DIR = process.env.COACH_RUN_DIR || '';
 const AGENT = { id: 'user_demo_agent_sam', name: 'Sam Taylor', email: 'sam.taylor@agent.test' };
 // booking_mail sends the coach's copy to users.email (bookings.cpp: coach.email).
 const COACH = { name: 'Maria Lopez', email: 'maria.lopez@coach.test' };
 const SESSION_TITLE = 'Strategy session';
 const ICS_DOMAIN = 'coach-marketplace';
-const INTERNAL_ERROR_TEXT = 'Something went wrong on our side';
-
-// ---------------------------------------------------------------- reporting
-let passed = 0;
-let failed = 0;
-let finished = false;
-
-function oneLine(s) {
-  return String(s).replace(/\s+/g, ' ').trim().slice(0, 400);
-}
-
-function check(name, cond, detail = '') {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}${detail ? ` (${oneLine(detail)})` : ''}`);
-  }
-  return Boolean(cond);
-}
-
-function note(msg) {
-  console.log(`# ${oneLine(msg)}`);
-}
-
-function finish() {
-  if (finished) return;
-  finished = true;
-  console.log(`${passed} passed, ${failed} failed`);
-}
-
-async function step(name, fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    check(`${name}: ran without error`, false, e && e.message ? e.message.split('\n')[0] : String(e));
-    return undefined;
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- screenshots
-let shotDir;
-if (RUN_DIR) {
-  shotDir = path.join(RUN_DIR, 'screenshots');
-} else {
-  shotDir = path.join(os.tmpdir(), `coach-browser-screenshots-${process.pid}`);
-  note(`COACH_RUN_DIR is not set: screenshots go to ${shotDir}, and the e-mail checks cannot run`);
-}
-fs.mkdirSync(shotDir, { recursive: true });
-for (const f of fs.readdirSync(shotDir)) {
-  if (/^booking-\d+-.*\.png$/.test(f)) fs.rmSync(path.join(shotDir, f), { force: true });
-}
+const shotDir = screenshotDir('booking', ', and the e-mail checks cannot run');
 let shotNo = 0;
 
 // ---------------------------------------------------------------- the Maildir
@@ -216,35 +161,19 @@ async function expectMails(icsUid, method, sequence, what) {
 // ---------------------------------------------------------------- the run
 const responses = [];
 const visited = [];
-let browser;
 
-const watchdog = setTimeout(() => {
-  check(`whole run finished within ${RUN_LIMIT_MS / 1000} s`, false, 'watchdog fired');
-  finish();
-  process.exit(1);
-}, RUN_LIMIT_MS);
-watchdog.unref();
+startWatchdog(RUN_LIMIT_MS);
 
 async function main() {
   note(`base ${BASE}; clerk ${CLERK || '(COACH_CLERK_URL not set)'}; mail ${mailDir || '(unknown)'}; chromium ${CHROMIUM}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: WAIT_MS,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(WAIT_MS);
-  context.setDefaultNavigationTimeout(WAIT_MS);
-  context.on('response', (r) => {
+  const context = await launch((r) => {
     responses.push({ url: r.url(), status: r.status(), method: r.request().method() });
   });
   const page = await context.newPage();
 
   async function audit(label) {
     shotNo++;
-    const file = path.join(shotDir, `booking-${String(shotNo).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}.png`);
+    const file = screenshotFile(shotDir, 'booking', shotNo, label);
     try {
       await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
     } catch (e) {
@@ -256,20 +185,7 @@ async function main() {
     return { text, title };
   }
 
-  async function goto(url, label) {
-    const resp = await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
-    const a = await audit(label);
-    return { resp, status: resp ? resp.status() : 0, ...a };
-  }
-
-  async function clickAndWait(locator, label) {
-    const nav = page.waitForNavigation({ waitUntil: 'load', timeout: WAIT_MS });
-    nav.catch(() => {});
-    await locator.click({ timeout: WAIT_MS });
-    const resp = await nav;
-    const a = await audit(label);
-    return { resp, status: resp ? resp.status() : 0, ...a };
-  }
+  const { goto, clickAndWait } = navigation(page, audit);
 
   const text = async (sel) => (await page.locator(sel).first().innerText().catch(() => '')).trim();
 
@@ -279,7 +195,7 @@ async function main() {
     const r = await goto(`${BASE}/my/sessions`, 'anonymous');
     const onClerk = CLERK ? page.url().startsWith(`${CLERK}/sign-in`) : new URL(page.url()).pathname === '/sign-in';
     check('/my/sessions anonymous ends on the Clerk emulator sign-in page', onClerk && r.status === 200, `at ${page.url()} status ${r.status}`);
-    const button = page.locator(`form:has(input[name="user_id"][value="${AGENT.id}"]) button[type="submit"]`);
+    const button = signInButton(page, AGENT);
     check(`sign-in page lists ${AGENT.name}`, (await button.count()) === 1, `found ${await button.count()} button(s)`);
     await clickAndWait(button, 'signed-in');
     signedIn = check(`after sign-in ${AGENT.name} is back on /my/sessions`, page.url() === `${BASE}/my/sessions`, `at ${page.url()}`);
@@ -384,23 +300,9 @@ async function main() {
   if (newUid) await step('cancel e-mails', () => expectMails(icsUid, 'CANCEL', 2, 'cancelled'));
 
   // ---- 6. every page: a <title>, no internal error; no response >= 500
-  const noTitle = visited.filter((v) => !v.title);
-  const broken = visited.filter((v) => v.internalError);
-  check(`all ${visited.length} pages visited have a <title>`, visited.length > 0 && noTitle.length === 0,
-    noTitle.map((v) => `${v.label} ${v.url}`).join(', '));
-  check(`no page visited shows "${INTERNAL_ERROR_TEXT}"`, broken.length === 0, broken.map((v) => `${v.label} ${v.url}`).join(', '));
-  const bad = responses.filter((r) => r.status >= 500);
-  check(`no response had status >= 500 (${responses.length} responses)`, bad.length === 0,
-    bad.map((r) => `${r.method} ${r.url} -> ${r.status}`).join(', '));
+  checkVisited(visited);
+  checkNoServerErrors(responses);
   note(`screenshots: ${shotDir} (${shotNo} files)`);
 }
 
-try {
-  await main();
-} catch (e) {
-  check('browser test ran to the end', false, e && e.message ? e.message.split('\n')[0] : String(e));
-} finally {
-  if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-}
-finish();
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+await run(main);

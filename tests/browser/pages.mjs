@@ -14,102 +14,31 @@
 //
 // Output: one "ok - ..." / "not ok - ..." line per check, "# ..." notes, and a
 // last line "N passed, M failed". Exit 1 if any check failed.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import {
+  WAIT_MS, BASE, CLERK, CHROMIUM, INTERNAL_ERROR_TEXT, oneLine, check, note, step, screenshotDir, screenshotFile,
+  startWatchdog, launch, navigation, signInButton, checkVisited, checkNoServerErrors, run,
+} from './lib/common.mjs';
 
-const WAIT_MS = 15_000;            // any single wait
 const RUN_LIMIT_MS = 170_000;      // the whole run (the brief allows 3 min)
-const BASE = (process.env.COACH_BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const CLERK = (process.env.COACH_CLERK_URL || '').replace(/\/+$/, '');
-const CHROMIUM = process.env.COACH_CHROMIUM || '/usr/bin/chromium';
 const COACH = { id: 'user_demo_coach_james', name: 'James Carter' };
 const AGENT = { id: 'user_demo_agent_sam', name: 'Sam Taylor' };
 // A whole JWT (header.payload.signature). Masked tokens look like "eyJh…k3Zq (212 chars)".
 const FULL_JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/;
-const INTERNAL_ERROR_TEXT = 'Something went wrong on our side';
-
-// ---------------------------------------------------------------- reporting
-let passed = 0;
-let failed = 0;
-let finished = false;
-
-function oneLine(s) {
-  return String(s).replace(/\s+/g, ' ').trim().slice(0, 400);
-}
-
-function check(name, cond, detail = '') {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}${detail ? ` (${oneLine(detail)})` : ''}`);
-  }
-  return Boolean(cond);
-}
-
-function note(msg) {
-  console.log(`# ${oneLine(msg)}`);
-}
-
-function finish() {
-  if (finished) return;
-  finished = true;
-  console.log(`${passed} passed, ${failed} failed`);
-}
-
-// Runs one step; an exception (a timeout, a missing element) becomes a failed check.
-async function step(name, fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    check(`${name}: ran without error`, false, e && e.message ? e.message.split('\n')[0] : String(e));
-    return undefined;
-  }
-}
 
 // ---------------------------------------------------------------- screenshots
-let shotDir;
-if (process.env.COACH_RUN_DIR) {
-  shotDir = path.join(process.env.COACH_RUN_DIR, 'screenshots');
-} else {
-  shotDir = path.join(os.tmpdir(), `coach-browser-screenshots-${process.pid}`);
-  note(`COACH_RUN_DIR is not set: screenshots go to ${shotDir}`);
-}
-fs.mkdirSync(shotDir, { recursive: true });
 // Files are named pages-NN-<what>.png; those of an earlier run of this script go first.
-for (const f of fs.readdirSync(shotDir)) {
-  if (/^pages-\d+-.*\.png$/.test(f)) fs.rmSync(path.join(shotDir, f), { force: true });
-}
+const shotDir = screenshotDir('pages');
 let shotNo = 0;
 
 // ---------------------------------------------------------------- the run
 const responses = [];   // {url, status, type, method}
 const visited = [];     // {label, url, title, internalError, jwtLeak}
-let browser;
 
-const watchdog = setTimeout(() => {
-  check(`whole run finished within ${RUN_LIMIT_MS / 1000} s`, false, 'watchdog fired');
-  finish();
-  process.exit(1);   // playwright kills the browser it launched on exit
-}, RUN_LIMIT_MS);
-watchdog.unref();
+startWatchdog(RUN_LIMIT_MS);
 
 async function main() {
   note(`base ${BASE}; clerk ${CLERK || '(COACH_CLERK_URL not set)'}; cal ${process.env.COACH_CAL_URL || '(not set)'}; chromium ${CHROMIUM}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: WAIT_MS,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(WAIT_MS);
-  context.setDefaultNavigationTimeout(WAIT_MS);
-  context.on('response', (r) => {
+  const context = await launch((r) => {
     responses.push({ url: r.url(), status: r.status(), type: r.request().resourceType(), method: r.request().method() });
   });
   const page = await context.newPage();
@@ -117,7 +46,7 @@ async function main() {
   // After each page load: screenshot, and record <title>, the internal-error text and JWT leaks.
   async function audit(label) {
     shotNo++;
-    const file = path.join(shotDir, `pages-${String(shotNo).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}.png`);
+    const file = screenshotFile(shotDir, 'pages', shotNo, label);
     try {
       await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
     } catch (e) {
@@ -134,21 +63,7 @@ async function main() {
     return { html, text, title };
   }
 
-  async function goto(url, label) {
-    const resp = await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
-    const a = await audit(label);
-    return { resp, status: resp ? resp.status() : 0, ...a };
-  }
-
-  // Clicks something that submits a form / follows a link, and waits for the new page.
-  async function clickAndWait(locator, label) {
-    const nav = page.waitForNavigation({ waitUntil: 'load', timeout: WAIT_MS });
-    nav.catch(() => {});   // reported through the await below, or irrelevant if the click failed
-    await locator.click({ timeout: WAIT_MS });
-    const resp = await nav;
-    const a = await audit(label);
-    return { resp, status: resp ? resp.status() : 0, ...a };
-  }
+  const { goto, clickAndWait } = navigation(page, audit);
 
   const noticeText = async () => (await page.locator('p.notice').allInnerTexts()).join(' | ');
 
@@ -165,7 +80,7 @@ async function main() {
       chain.some((x) => x.startsWith(`${BASE}/sign-in?`)), `redirect chain: ${chain.join(' -> ')}`);
     const backTo = new URL(page.url()).searchParams.get('redirect_url') || '';
     check(`sign-in page's redirect_url points back to ${startPath}`, backTo === BASE + startPath, `redirect_url=${backTo}`);
-    const button = page.locator(`form:has(input[name="user_id"][value="${user.id}"]) button[type="submit"]`);
+    const button = signInButton(page, user);
     check(`sign-in page lists ${user.name} (${user.id}) as a button`,
       (await button.count()) === 1 && (await button.innerText()).includes(user.name),
       `found ${await button.count()} button(s)`);
@@ -309,18 +224,12 @@ async function main() {
   });
 
   // ---- 7. every page: a <title>, no internal-error text (+ no full JWT anywhere)
-  const noTitle = visited.filter((v) => !v.title);
-  const broken = visited.filter((v) => v.internalError);
+  checkVisited(visited);
   const leaks = visited.filter((v) => v.jwtLeak);
-  check(`all ${visited.length} pages visited have a <title>`, visited.length > 0 && noTitle.length === 0,
-    noTitle.map((v) => `${v.label} ${v.url}`).join(', '));
-  check(`no page visited shows "${INTERNAL_ERROR_TEXT}"`, broken.length === 0, broken.map((v) => `${v.label} ${v.url}`).join(', '));
   check('no page visited shows a full JWT', leaks.length === 0, leaks.map((v) => `${v.label} ${v.url}`).join(', '));
 
   // ---- 1b. no response ≥ 500 during the whole run; the stylesheet was asked for
-  const bad = responses.filter((r) => r.status >= 500);
-  check(`no response had status >= 500 (${responses.length} responses)`, bad.length === 0,
-    bad.map((r) => `${r.method} ${r.url} -> ${r.status}`).join(', '));
+  checkNoServerErrors(responses);
   const css = responses.filter((r) => new URL(r.url).pathname === '/static/style.css');
   check('/static/style.css was requested and did not fail with >= 500',
     css.length > 0 && css.every((r) => r.status < 500), css.map((r) => r.status).join(',') || 'never requested');
@@ -335,12 +244,4 @@ async function main() {
   note(`screenshots: ${shotDir} (${shotNo} files)`);
 }
 
-try {
-  await main();
-} catch (e) {
-  check('browser test ran to the end', false, e && e.message ? e.message.split('\n')[0] : String(e));
-} finally {
-  if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-}
-finish();
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+await run(main);
