@@ -68,6 +68,11 @@ Response json_ok(int status, const Json::Value& data);
 Response error_for(Context& ctx, const Request& req, const session::Auth& auth, int status,
                    const std::string& code, const std::string& message);
 
+/* Time-zone selects: a list of common IANA zones, and [{value, selected}] for
+ * a template with the given zone selected (added first when valid but not listed). */
+const std::vector<std::string>& common_zones();
+Json::Value zone_options(const std::string& selected);
+
 /* Renders a page with the layout context for the signed-in user merged in. */
 Response page(Context& ctx, const Request& req, const session::Auth& auth, const std::string& tmpl,
               const std::string& title, Json::Value data, int status = 200);

@@ -183,34 +183,6 @@ std::string zone_text(const std::string& zone, slots::Instant at) { return zone 
 
 std::string usable_zone(const std::string& z) { return !z.empty() && slots::is_valid_zone(z) ? z : "UTC"; }
 
-const std::vector<std::string>& common_zones() {
-  static const std::vector<std::string> zones = {
-      "UTC",           "America/New_York",  "America/Chicago",  "America/Denver",      "America/Phoenix",
-      "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Mexico_City",
-      "America/Sao_Paulo", "Europe/London",   "Europe/Dublin",    "Europe/Lisbon",       "Europe/Madrid",
-      "Europe/Paris",  "Europe/Berlin",     "Europe/Athens",    "Africa/Johannesburg", "Asia/Dubai",
-      "Asia/Kolkata",  "Asia/Singapore",    "Asia/Hong_Kong",   "Asia/Tokyo",          "Australia/Perth",
-      "Australia/Sydney", "Pacific/Auckland"};
-  return zones;
-}
-
-Json::Value zone_options(const std::string& selected) {
-  Json::Value arr(Json::arrayValue);
-  const auto& zones = common_zones();
-  if (std::find(zones.begin(), zones.end(), selected) == zones.end()) {
-    Json::Value o;
-    o["value"] = selected;
-    o["selected"] = true;
-    arr.append(o);
-  }
-  for (const auto& z : zones) {
-    Json::Value o;
-    o["value"] = z;
-    o["selected"] = z == selected;
-    arr.append(o);
-  }
-  return arr;
-}
 
 /* The zone of a page: ?tz= (validated), else the user's, else UTC. */
 Result<std::string> zone_choice(const std::string& param, const session::Auth& auth) {

@@ -33,35 +33,6 @@ Error bad(const std::string& code, const std::string& msg) { return make_error(4
 
 /* The zones offered in selects; any other valid IANA zone still works when it
  * is the current value (a user's own zone, or ?tz=). */
-const std::vector<std::string>& common_zones() {
-  static const std::vector<std::string> zones = {
-      "UTC",           "America/New_York",  "America/Chicago",   "America/Denver",    "America/Phoenix",
-      "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Mexico_City",
-      "America/Sao_Paulo", "Europe/London",   "Europe/Dublin",     "Europe/Lisbon",     "Europe/Madrid",
-      "Europe/Paris",  "Europe/Berlin",     "Europe/Athens",     "Africa/Johannesburg", "Asia/Dubai",
-      "Asia/Kolkata",  "Asia/Singapore",    "Asia/Hong_Kong",    "Asia/Tokyo",        "Australia/Perth",
-      "Australia/Sydney", "Pacific/Auckland"};
-  return zones;
-}
-
-Json::Value zone_options(const std::string& selected) {
-  Json::Value arr(Json::arrayValue);
-  const auto& zones = common_zones();
-  bool listed = std::find(zones.begin(), zones.end(), selected) != zones.end();
-  if (!listed && !selected.empty() && slots::is_valid_zone(selected)) {
-    Json::Value o;
-    o["value"] = selected;
-    o["selected"] = true;
-    arr.append(o);
-  }
-  for (const auto& z : zones) {
-    Json::Value o;
-    o["value"] = z;
-    o["selected"] = z == selected;
-    arr.append(o);
-  }
-  return arr;
-}
 
 /* "HH:MM" (or "HH:MM:00", which some browsers send) -> minutes after midnight. */
 std::optional<int> parse_hhmm(const std::string& s) {

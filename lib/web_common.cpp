@@ -8,6 +8,7 @@
 #include "http_client.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "slot_engine.hpp"
 #include "web.hpp"
 
 namespace coach::web {
@@ -145,6 +146,41 @@ std::vector<std::string> path_tail(const std::string& path, const std::string& p
     pos = slash + 1;
   }
   return parts;
+}
+
+}  // namespace coach::web
+
+namespace coach::web {
+
+/* The zones offered in time-zone selects. */
+const std::vector<std::string>& common_zones() {
+  static const std::vector<std::string> zones = {
+      "UTC",           "America/New_York",  "America/Chicago",   "America/Denver",    "America/Phoenix",
+      "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Mexico_City",
+      "America/Sao_Paulo", "Europe/London",   "Europe/Dublin",     "Europe/Lisbon",     "Europe/Madrid",
+      "Europe/Paris",  "Europe/Berlin",     "Europe/Athens",     "Africa/Johannesburg", "Asia/Dubai",
+      "Asia/Kolkata",  "Asia/Singapore",    "Asia/Hong_Kong",    "Asia/Tokyo",        "Australia/Perth",
+      "Australia/Sydney", "Pacific/Auckland"};
+  return zones;
+}
+
+Json::Value zone_options(const std::string& selected) {
+  Json::Value arr(Json::arrayValue);
+  const auto& zones = common_zones();
+  bool listed = std::find(zones.begin(), zones.end(), selected) != zones.end();
+  if (!listed && !selected.empty() && slots::is_valid_zone(selected)) {
+    Json::Value o;
+    o["value"] = selected;
+    o["selected"] = true;
+    arr.append(o);
+  }
+  for (const auto& z : zones) {
+    Json::Value o;
+    o["value"] = z;
+    o["selected"] = z == selected;
+    arr.append(o);
+  }
+  return arr;
 }
 
 }  // namespace coach::web

@@ -1053,7 +1053,6 @@ Json::Value sample(const std::string& trigger) {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("CALCOM_WEBHOOK_SAMPLES")) dirs.push_back(env);
   dirs.push_back("../shared/reference/calcom-webhook-samples");
-  dirs.push_back("/work/shared/reference/calcom-webhook-samples");
   for (const auto& d : dirs) {
     std::ifstream f(d + "/" + trigger + ".json");
     if (!f) continue;
