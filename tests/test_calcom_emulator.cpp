@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "webhook_samples.hpp"
 #include "crypto.hpp"
 
 namespace {
@@ -1048,7 +1049,8 @@ const std::string k_wh_secret = "whsec_coachmarket_test_2026";
 const std::string k_client_webhooks = "/v2/oauth-clients/" + k_client_id + "/webhooks";
 
 /* The signed sample bodies: $CALCOM_WEBHOOK_SAMPLES, else shared/ beside
- * the repository (the layout of the workplace and of CI). */
+ * the repository (the layout of the workplace and of CI), else the copies in
+ * tests/webhook_samples.hpp. */
 Json::Value sample(const std::string& trigger) {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("CALCOM_WEBHOOK_SAMPLES")) dirs.push_back(env);
@@ -1065,7 +1067,14 @@ Json::Value sample(const std::string& trigger) {
     const std::string text = ss.str();
     if (r->parse(text.data(), text.data() + text.size(), &v, &errs)) return v;
   }
-  throw std::runtime_error("webhook sample " + trigger + ".json not found (set CALCOM_WEBHOOK_SAMPLES)");
+  // Not beside the checkout: the copies embedded for the tests (same bytes).
+  const std::string& text = coach::testing::webhook_sample(trigger).body;
+  Json::Value v;
+  Json::CharReaderBuilder b;
+  std::string errs;
+  std::unique_ptr<Json::CharReader> r(b.newCharReader());
+  if (r->parse(text.data(), text.data() + text.size(), &v, &errs)) return v;
+  throw std::runtime_error("webhook sample " + trigger + " does not parse");
 }
 
 std::set<std::string> keys(const Json::Value& v) {
