@@ -16,29 +16,6 @@ using namespace coach::testing;
 
 namespace {
 
-/* A weekday (0 = Sunday) at least min_days ahead, as YYYY-MM-DD (UTC). */
-std::string future_weekday(int weekday, int min_days) {
-  std::time_t t = std::time(nullptr) + int64_t(min_days) * 86400;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  int add = (weekday - tm.tm_wday + 7) % 7;
-  t += int64_t(add) * 86400;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-std::string add_days(const std::string& ymd, int n) {
-  std::tm tm{};
-  strptime(ymd.c_str(), "%Y-%m-%d", &tm);
-  std::time_t t = timegm(&tm) + int64_t(n) * 86400;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 struct Coach {
   int64_t id = 0;
   std::vector<std::pair<std::string, std::string>> auth, json;

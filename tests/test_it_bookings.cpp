@@ -19,18 +19,6 @@ namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-/* A weekday (0 = Sunday) at least min_days ahead, as YYYY-MM-DD (UTC). */
-std::string future_weekday(int weekday, int min_days) {
-  std::time_t t = std::time(nullptr) + int64_t(min_days) * 86400;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  t += int64_t((weekday - tm.tm_wday + 7) % 7) * 86400;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 struct Person {
   int64_t id = 0;
   Headers auth, json;

@@ -39,16 +39,6 @@ std::string future_midweek(int min_days) {
   return buf;
 }
 
-std::string add_days(const std::string& ymd, int n) {
-  std::tm tm{};
-  strptime(ymd.c_str(), "%Y-%m-%d", &tm);
-  std::time_t t = timegm(&tm) + int64_t(n) * 86400;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 std::string form(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + url_encode(k) + "=" + url_encode(v);

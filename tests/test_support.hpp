@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
@@ -81,6 +82,29 @@ inline std::string clerk_token(const std::string& sub, Json::Value extra = Json:
                 json::write(extra));
   if (r.status != 200) throw std::runtime_error("clerk emulator token: " + std::to_string(r.status) + " " + r.body);
   return r.json()["token"].asString();
+}
+
+/* YYYY-MM-DD (UTC) of the first given weekday (0 = Sunday) at least min_days ahead. */
+inline std::string future_weekday(int weekday, int min_days) {
+  std::time_t t = std::time(nullptr) + int64_t(min_days) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  t += int64_t((weekday - tm.tm_wday + 7) % 7) * 86400;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+/* YYYY-MM-DD plus n days. */
+inline std::string add_days(const std::string& ymd, int n) {
+  std::tm tm{};
+  strptime(ymd.c_str(), "%Y-%m-%d", &tm);
+  std::time_t t = timegm(&tm) + int64_t(n) * 86400;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
 }
 
 }  // namespace coach::testing
