@@ -10,6 +10,7 @@
 #include <set>
 
 #include "availability.hpp"
+#include "booking_hooks.hpp"
 #include "booking_mail.hpp"
 #include "cal_integration.hpp"
 #include "crypto.hpp"
@@ -441,6 +442,7 @@ Result<Loaded> record_created(Ctx& c, int64_t intent_id, const Json::Value& data
             "WHERE id = ?",
             {facts.uid, intent_id});
     availability::bump_version(tx, coach_user_id);
+    booking_hooks::changed(tx, facts.uid);
     auto l = load(tx, facts.uid);
     if (!l) {
       failure = make_error(500, "internal", "The booking row vanished while recording it");
@@ -1030,6 +1032,8 @@ Result<BookingView> reschedule_booking(Ctx& c, const session::User& viewer, cons
             "WHERE id = ?",
             {facts.uid, g->intent_id});
     availability::bump_version(tx, old.v.coach.user_id);
+    booking_hooks::changed(tx, uid);
+    booking_hooks::changed(tx, facts.uid);
     auto l = load(tx, facts.uid);
     if (!l) {
       failure = make_error(500, "internal", "The new booking row vanished while recording it");
@@ -1119,6 +1123,7 @@ Result<BookingView> cancel_booking(Ctx& c, const session::User& viewer, const st
             "ics_sequence = ics_sequence + 1 WHERE cal_uid = ?",
             {who, reason.empty() ? db::null() : db::Param(reason), uid});
     availability::bump_version(tx, old.v.coach.user_id);
+    booking_hooks::changed(tx, uid);
     auto l = load(tx, uid);
     if (!l) {
       failure = make_error(500, "internal", "The booking row vanished while cancelling it");

@@ -91,6 +91,12 @@ struct BookingView {
   Json::Value responses{Json::objectValue};  // booking field responses {slug: value}
   std::string ics_uid;             // "<root uid>@coach-marketplace", shared by a reschedule chain
   int sequence = 0;                // iCalendar SEQUENCE of the last e-mail about this booking
+  /* Payment (issue 7; filled by load from the payments tables). Empty
+   * payment_status = a free session (nothing to pay). */
+  std::string payment_status;      // "" | pending | paid | failed | expired | partially_refunded | refunded
+  int64_t amount_paid_minor = 0, amount_refunded_minor = 0;
+  std::string payment_currency;    // ISO code, upper case, "" when free
+  std::string receipt_url;         // our receipt page for this booking's payment, "" when none
   std::string created_at, updated_at;  // ISO UTC
   /* Relative to the viewer who fetched it (filled by get/list/create/...): */
   std::string viewer_role;         // "agent" | "coach" | "admin"

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "availability.hpp"
+#include "booking_hooks.hpp"
 #include "cal_integration.hpp"
 #include "crypto.hpp"
 #include "http.hpp"
@@ -884,6 +885,7 @@ Result<BookingFacts> facts_from_api_booking(const Json::Value& b) {
 Result<bool> converge_booking(db::Db& tx, const BookingFacts& facts) {
   auto r = converge(tx, facts);
   if (!r) return r.error();
+  if (r->changed) booking_hooks::changed(tx, facts.uid);
   return r->changed;
 }
 

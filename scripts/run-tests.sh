@@ -21,7 +21,9 @@
 # the same time uses run/test-<pid>), COACH_TEST_TIMEOUT_S (per test binary or
 # script, default 600), COACH_MAKE_JOBS (default 2), COACH_CAL_ACCESS_TTL_S and
 # COACH_CLERK_TOKEN_TTL_S (passed to the emulators), COACH_KEEP_STACK=1 (leave
-# the stack running afterwards, for debugging; stop it with the printed command).
+# the stack running afterwards, for debugging; stop it with the printed command),
+# COACH_TEST_ONLY (an extended regex: only tests whose name matches run, e.g.
+# 'test_it_sessions|sessions.mjs'; the build and the stack are the same).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -102,6 +104,9 @@ broken() {
   exit 1
 }
 
+# selected NAME: true when COACH_TEST_ONLY is unset or matches NAME.
+selected() { [ -z "${COACH_TEST_ONLY:-}" ] || [[ $1 =~ $COACH_TEST_ONLY ]]; }
+
 # ---- install, build ------------------------------------------------------------
 "$REPO/scripts/install-deps.sh" || broken install-deps
 jobs=${COACH_MAKE_JOBS:-2}
@@ -132,12 +137,14 @@ export COACH_CHROMIUM=${COACH_CHROMIUM:-/usr/bin/chromium}
 mapfile -t bins < <(test_binaries "$REPO/build/asan/tests")
 [ ${#bins[@]} -gt 0 ] || note "no test binaries in build/asan/tests"
 for bin in "${bins[@]}"; do
+  selected "${bin##*/}" || continue
   run_boost_test "$bin" "$LOGDIR"
 done
 
 # ---- shell integration tests -------------------------------------------------------
 for t in "$REPO"/tests/integration/*.sh; do
   [ -e "$t" ] || continue
+  selected "${t##*/}" || continue
   if [ ! -x "$t" ]; then note "${t#"$REPO"/} is not executable: skipped"; continue; fi
   run_script_test "$LOGDIR" "${t#"$REPO"/}" "$t"
 done
@@ -157,6 +164,7 @@ if compgen -G "$REPO/tests/browser/*.mjs" >/dev/null; then
   fi
   if [ "$npm_ok" = 1 ]; then
     for t in "$REPO"/tests/browser/*.mjs; do
+      selected "${t##*/}" || continue
       run_script_test "$LOGDIR" "${t#"$REPO"/}" node "$t"
     done
   fi
