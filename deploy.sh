@@ -294,12 +294,22 @@ step_emulators() {
   fi
   start_emulator clerk_emulator "$COACH_CLERK_PORT" "${clerk_args[@]}"
 
-  # ---- ZOOM / STRIPE EMULATORS: not written yet. The flags below are a proposal;
-  # ---- make them match tests/emulators/{zoom,stripe}_emulator.cpp when those land.
-  start_emulator zoom_emulator "$COACH_ZOOM_PORT" \
-    --account-id "$(conf_get "$CONF" zoom-account-id)" --client-id "$(conf_get "$CONF" zoom-client-id)" \
-    --client-secret "$(secret zoom-client-secret)" --webhook-secret "$(secret zoom-webhook-secret)" \
-    --webhook-url "$web/api/zoom/webhook"
+  # Zoom (tests/emulators/zoom_emulator.cpp): S2S OAuth app, owner "me" plus the demo
+  # coaches as users, signed webhooks to our receiver with retries compressed 300x
+  # (5/20/60 min -> 1/4/12 s); URL validation is retried lazily until the receiver is up.
+  local zoom_args zoom_user
+  zoom_args=(--account-id "$(conf_get "$CONF" zoom-account-id)" --client-id "$(conf_get "$CONF" zoom-client-id)"
+    --client-secret "$(secret zoom-client-secret)" --webhook-secret "$(secret zoom-webhook-secret)"
+    --webhook-url "$web/api/zoom/webhook" --time-compression "${COACH_ZOOM_TIME_COMPRESSION:-300}"
+    --token-ttl-s "${COACH_ZOOM_TOKEN_TTL_S:-3599}")
+  if [ -f "$REPO/etc/demo-users.json" ]; then
+    while read -r zoom_user; do [ -z "$zoom_user" ] || zoom_args+=(--user "$zoom_user"); done < <(python3 -c \
+      'import json,sys; [print(u["email"]) for u in json.load(open(sys.argv[1])) if u.get("role")=="coach"]' \
+      "$REPO/etc/demo-users.json")
+  fi
+  start_emulator zoom_emulator "$COACH_ZOOM_PORT" "${zoom_args[@]}"
+  # Stripe (tests/emulators/stripe_emulator.cpp): one test-mode secret key, signed webhooks
+  # to our receiver; its hosted checkout page is <stripe>/pay/<cs_id>.
   start_emulator stripe_emulator "$COACH_STRIPE_PORT" \
     --secret-key "$(secret stripe-secret-key)" --webhook-secret "$(secret stripe-webhook-secret)" \
     --webhook-url "$web/api/stripe/webhook"

@@ -786,6 +786,98 @@ inline Reply handle_mark_absent(Call& c) {
   return ok_reply(booking_json(c.st, *b));
 }
 
+/* PATCH /v2/bookings/{uid}/location {"location": {...}} (Bearer, host only;
+ * cal-api-version 2024-08-13) -> 200 booking. The location object is one of
+ * the booking input location shapes: {type:"link", link}, {type:"address",
+ * address}, {type:"phone", phone}, {type:"attendeeAddress", address},
+ * {type:"attendeePhone", phone}, {type:"attendeeDefined", location}, or
+ * {type:"integration", integration} (Cal Video, or an app the host
+ * connected), for which a conference link is provisioned as on create. The
+ * output location becomes the link (or the provisioned video URL). No webhook. */
+inline Reply handle_update_booking_location(Call& c) {
+  int64_t caller_id = 0;
+  Booking* b = nullptr;
+  if (auto err = find_hosted_booking(c, caller_id, b)) return *err;
+  Json::Value body;
+  if (auto err = read_json_body(c, body)) return *err;
+  const Json::Value& loc = body["location"];
+  if (!loc.isObject()) {
+    Json::Value errors(Json::arrayValue);
+    errors.append(validation_error("location", body.isMember("location") ? &loc : nullptr, "isObject",
+                                   "location must be an object"));
+    return validation_reply(c, errors);
+  }
+  const std::string type = loc["type"].isString() ? loc["type"].asString() : "";
+  auto need = [&](const char* key) -> std::optional<std::string> {
+    if (loc[key].isString() && !loc[key].asString().empty()) return loc[key].asString();
+    return std::nullopt;
+  };
+  auto missing = [&](const char* key) {
+    Json::Value errors(Json::arrayValue);
+    errors.append(nested_validation_error({"location", key}, nullptr, "isString", std::string(key) + " must be a string"));
+    return validation_reply(c, errors);
+  };
+  std::string stored, response_value, option_value, video;
+  if (type == "link") {
+    auto v = need("link");
+    if (!v) return missing("link");
+    if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+      Json::Value errors(Json::arrayValue);
+      errors.append(nested_validation_error({"location", "link"}, &loc["link"], "isUrl", "link must be a URL address"));
+      return validation_reply(c, errors);
+    }
+    stored = *v;
+    response_value = "link";
+  } else if (type == "address" || type == "attendeeAddress") {
+    auto v = need("address");
+    if (!v) return missing("address");
+    stored = *v;
+    response_value = type == "address" ? "inPerson" : "attendeeInPerson";
+    if (type == "attendeeAddress") option_value = *v;
+  } else if (type == "phone" || type == "attendeePhone") {
+    auto v = need("phone");
+    if (!v) return missing("phone");
+    stored = *v;
+    response_value = type == "phone" ? "userPhone" : "phone";
+    if (type == "attendeePhone") option_value = *v;
+  } else if (type == "attendeeDefined") {
+    auto v = need("location");
+    if (!v) return missing("location");
+    stored = *v;
+    response_value = "somewhereElse";
+    option_value = *v;
+  } else if (type == "integration") {
+    auto v = need("integration");
+    if (!v) return missing("integration");
+    const auto& apps = location_integrations();
+    if (std::find(apps.begin(), apps.end(), *v) == apps.end()) {
+      Json::Value errors(Json::arrayValue);
+      errors.append(nested_validation_error({"location", "integration"}, &loc["integration"], "isIn",
+                                            "integration must be one of the supported apps"));
+      return validation_reply(c, errors);
+    }
+    const User& host = c.st.users.at(b->host_id);
+    if (*v != "cal-video" && !host.connected_apps.count(*v)) return error_reply(c, 400, "`" + *v + "` not connected.");
+    stored = integration_location_value(*v);
+    response_value = stored;
+    if (b->status == "accepted") video = synthesize_video_url(stored, b->uid);
+  } else {
+    Json::Value errors(Json::arrayValue);
+    errors.append(nested_validation_error({"location", "type"}, loc.isMember("type") ? &loc["type"] : nullptr, "isIn",
+                                          "type must be one of link, address, phone, attendeeAddress, attendeePhone, "
+                                          "attendeeDefined, integration"));
+    return validation_reply(c, errors);
+  }
+  b->location = stored;
+  b->video_call_url = video;
+  Json::Value r(Json::objectValue);
+  r["value"] = response_value;
+  r["optionValue"] = option_value;
+  b->responses["location"] = r;
+  b->updated_ms = c.now_ms;
+  return ok_reply(booking_json(c.st, *b));
+}
+
 /* POST /v2/bookings/{uid}/confirm (host): pending -> accepted. */
 inline Reply handle_confirm_booking(Call& c) {
   int64_t caller_id = 0;

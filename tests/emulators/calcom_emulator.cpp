@@ -215,6 +215,7 @@ inline std::vector<Route> build_routes() {
   add("POST", "/v2/bookings/" + seg + "/mark-absent", handle_mark_absent);
   add("POST", "/v2/bookings/" + seg + "/confirm", handle_confirm_booking);
   add("POST", "/v2/bookings/" + seg + "/decline", handle_decline_booking);
+  add("PATCH", "/v2/bookings/" + seg + "/location", handle_update_booking_location);
   // Webhooks (§7.1): OAuth-client, user and event-type scope.
   add("POST", "/v2/oauth-clients/" + seg + "/webhooks", handle_create_oauth_client_webhook);
   add("GET", "/v2/oauth-clients/" + seg + "/webhooks", handle_list_oauth_client_webhooks);
