@@ -1,6 +1,6 @@
 /* zoom_control.hpp: the Zoom emulator's test-control API under /_emulator/
  * (not part of Zoom; client code must never call it): health, reset, state,
- * token expiry and TTL, granted scopes, fault injection, the emulator clock,
+ * token expiry and TTL, granted scopes, users of the account, fault injection, the emulator clock,
  * live-meeting events (start, end, participants join/leave), URL validation,
  * the delivery log and extra webhook endpoints. Replies are plain JSON; bad
  * input gets 400 {"ok":false,"error":"..."}. Handlers run with State::mu held
@@ -151,6 +151,28 @@ inline Reply handle_control_token_ttl(Call& c) {
   c.st.token_ttl_s = ttl;
   Json::Value j = ok_json();
   j["ttl_s"] = static_cast<Json::Int64>(ttl);
+  return json_reply(200, j);
+}
+
+/* POST /_emulator/users {"email":"coach@example.test"}: adds a user to the
+ * account (a coach invited into the company's Zoom); the same e-mail again
+ * returns the existing user. 200 {"ok":true,"id":...,"email":...}. */
+inline Reply handle_control_add_user(Call& c) {
+  Json::Value b;
+  if (auto err = control_body(c, b)) return *err;
+  const std::string email = b["email"].isString() ? b["email"].asString() : "";
+  const auto at = email.find('@');
+  if (email.size() > 128 || at == std::string::npos || at == 0 || at + 1 == email.size() ||
+      email.find_first_of(" /?#") != std::string::npos)
+    return control_error(400, "email must be an e-mail address");
+  const User* u = find_user(c.st, email);
+  if (!u) {
+    c.st.users.push_back(make_user(email, false, c.st.users.size()));
+    u = &c.st.users.back();
+  }
+  Json::Value j = ok_json();
+  j["id"] = u->id;
+  j["email"] = u->email;
   return json_reply(200, j);
 }
 

@@ -395,24 +395,26 @@ inline Reply oauth_error(int status, const std::string& error, const std::string
   return json_reply(status, j);
 }
 
+/* A new user of the account (the n-th; the owner is 0). */
+inline User make_user(const std::string& email, bool owner, size_t n) {
+  User u;
+  u.id = random_user_id();
+  u.email = email;
+  std::string local = email.substr(0, email.find('@'));
+  u.first_name = owner ? "Account" : "User";
+  u.last_name = owner ? "Owner" : std::to_string(n);
+  if (!local.empty()) u.first_name = local;
+  u.pmi = 1000000000LL + static_cast<int64_t>(std::stoll(random_digits(9)));
+  u.is_owner = owner;
+  return u;
+}
+
 /* The users of a fresh emulator: the owner, then --user addresses in order. */
 inline std::vector<User> initial_users(const Config& cfg) {
   std::vector<User> users;
-  auto make = [](const std::string& email, bool owner, size_t n) {
-    User u;
-    u.id = random_user_id();
-    u.email = email;
-    std::string local = email.substr(0, email.find('@'));
-    u.first_name = owner ? "Account" : "User";
-    u.last_name = owner ? "Owner" : std::to_string(n);
-    if (!local.empty()) u.first_name = local;
-    u.pmi = 1000000000LL + static_cast<int64_t>(std::stoll(random_digits(9)));
-    u.is_owner = owner;
-    return u;
-  };
-  users.push_back(make(cfg.owner_email, true, 0));
+  users.push_back(make_user(cfg.owner_email, true, 0));
   size_t n = 1;
-  for (const auto& e : cfg.user_emails) users.push_back(make(e, false, n++));
+  for (const auto& e : cfg.user_emails) users.push_back(make_user(e, false, n++));
   return users;
 }
 

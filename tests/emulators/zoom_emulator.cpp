@@ -196,6 +196,7 @@ inline std::vector<Route> build_routes() {
   add("POST", "/_emulator/expire-tokens", handle_control_expire_tokens);
   add("POST", "/_emulator/token-ttl", handle_control_token_ttl);
   add("POST", "/_emulator/scopes", handle_control_scopes);
+  add("POST", "/_emulator/users", handle_control_add_user);
   add("GET", "/_emulator/clock", handle_control_clock);
   add("POST", "/_emulator/clock", handle_control_clock);
   add("POST", "/_emulator/faults", handle_control_add_fault);
@@ -320,7 +321,8 @@ class Server {
       if (!std::regex_match(path, m, r.pattern)) continue;
       path_known = true;
       if (r.method != method) continue;
-      for (size_t i = 1; i < m.size(); ++i) c.params.push_back(m[i].str());
+      // Path segments arrive percent-encoded (an e-mail userId: %40, %2B).
+      for (size_t i = 1; i < m.size(); ++i) c.params.push_back(coach::url_decode(m[i].str(), false));
       if (!r.locked) return r.handler(c);
       std::lock_guard<std::mutex> lock(st_.mu);
       c.now_ms = emu_now_ms(st_);
