@@ -24,6 +24,7 @@
 #include "jobs.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "meetings.hpp"
 #include "smtp.hpp"
 
 namespace coach::booking_mail {
@@ -336,6 +337,11 @@ int enqueue(db::Db& tx, const Facts& f, Change change) {
 Status perform_job(const Config& cfg, db::Db& db, int64_t job_id, const std::string& payload_json) {
   auto job = parse_payload(payload_json);
   if (!job) return job.error();
+  // The video link as known now: our Zoom meeting is made after the mail was queued.
+  if (const auto ml = meetings::mail_link(cfg, db, job->facts.booking_uid); !ml.join_url.empty())
+    job->facts.location = ml.join_url;
+  else if (ml.pending)
+    job->facts.location = "Zoom (the link will follow and is on your sessions page)";
   const Job& j = *job;
   if (auto prev = db.query_one("SELECT message_id FROM mail_deliveries WHERE job_id = ?", {job_id})) {
     log::info("booking mail already sent", {{"job_id", std::to_string(job_id)}, {"message_id", prev->str("message_id")}});

@@ -16,6 +16,7 @@
 #include "crypto.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "payments.hpp"
 #include "slot_engine.hpp"
 #include "webhooks.hpp"
 
@@ -87,10 +88,14 @@ const char* kSelect =
     "cu.name AS coach_name, cu.email AS coach_email, cu.time_zone AS coach_tz, "
     "au.name AS agent_name, au.email AS agent_email, au.time_zone AS agent_tz, "
     "et.title AS et_title, et.slug AS et_slug, et.description AS et_description, et.length_min, et.price_minor, "
-    "et.currency "
+    "et.currency, "
+    "p.id AS pay_id, p.status AS pay_status, p.amount_paid_minor AS pay_paid, p.refunded_minor AS pay_refunded, "
+    "p.currency AS pay_currency, p.invoice_number AS pay_invoice "
     "FROM CalBooking b LEFT JOIN booking_meta m ON m.cal_uid = b.cal_uid "
     "LEFT JOIN users cu ON cu.id = b.coach_user_id LEFT JOIN users au ON au.id = b.agent_user_id "
-    "LEFT JOIN EventType et ON et.cal_event_type_id = b.cal_event_type_id ";
+    "LEFT JOIN EventType et ON et.cal_event_type_id = b.cal_event_type_id "
+    // The payment belongs to the reschedule chain: its root uid (issue 7).
+    "LEFT JOIN payments p ON p.booking_uid = COALESCE(SUBSTRING_INDEX(m.ics_uid, '@', 1), b.cal_uid) ";
 
 Loaded from_row(const db::Row& r) {
   Loaded l;
@@ -150,6 +155,13 @@ Loaded from_row(const db::Row& r) {
     v.cancelled_by = "calcom";
   const bool live = v.status == "accepted" || v.status == "pending";
   v.is_upcoming = live && l.end_s > r.i64("now_s");
+  if (!r.is_null("pay_id")) {
+    v.payment_status = r.str("pay_status");
+    v.amount_paid_minor = r.i64("pay_paid");
+    v.amount_refunded_minor = r.i64("pay_refunded");
+    v.payment_currency = r.str("pay_currency");
+    if (!r.is_null("pay_invoice")) v.receipt_url = "/receipts/" + r.str("pay_invoice");
+  }
   return l;
 }
 
@@ -422,7 +434,8 @@ Status converge_from_api(db::Db& tx, const Json::Value& data, int64_t coach_user
  * e-mails (created). */
 Result<Loaded> record_created(Ctx& c, int64_t intent_id, const Json::Value& data, int64_t coach_user_id,
                               int64_t agent_user_id, int64_t cal_event_type_id, const std::string& time_zone,
-                              const Json::Value& responses) {
+                              const Json::Value& responses,
+                              const std::function<void(db::Db&, const std::string&)>& in_tx = nullptr) {
   std::optional<Error> failure;
   std::optional<Loaded> out;
   c.db.transaction([&](db::Db& tx) {
@@ -443,6 +456,7 @@ Result<Loaded> record_created(Ctx& c, int64_t intent_id, const Json::Value& data
             {facts.uid, intent_id});
     availability::bump_version(tx, coach_user_id);
     booking_hooks::changed(tx, facts.uid);
+    if (in_tx) in_tx(tx, facts.uid);
     auto l = load(tx, facts.uid);
     if (!l) {
       failure = make_error(500, "internal", "The booking row vanished while recording it");
@@ -523,6 +537,17 @@ Json::Value to_json(const BookingView& b) {
   j["isUpcoming"] = b.is_upcoming;
   j["canCancel"] = b.can_cancel;
   j["canReschedule"] = b.can_reschedule;
+  if (b.payment_status.empty()) {
+    j["payment"] = Json::Value();
+  } else {
+    Json::Value p;
+    p["status"] = b.payment_status;
+    p["amountPaidMinor"] = Json::Int64(b.amount_paid_minor);
+    p["amountRefundedMinor"] = Json::Int64(b.amount_refunded_minor);
+    p["currency"] = b.payment_currency;
+    p["receiptUrl"] = s(b.receipt_url);
+    j["payment"] = p;
+  }
   return j;
 }
 
@@ -717,6 +742,27 @@ Result<CreateOutcome> create_booking(Ctx& c, const session::User& agent, const C
   spec.hash = sha256_hex("create\n" + std::to_string(in.coach_user_id) + "\n" + std::to_string(in.cal_event_type_id) +
                          "\n" + spec.start_db + "\n" + in.time_zone + "\n" + json::write(in.responses));
 
+  const bool priced = et->price_minor > 0;
+  // A retried priced create whose checkout is still open gets that checkout.
+  if (priced && !spec.key.empty()) {
+    auto prior = c.db.query_one("SELECT id, state, request_hash FROM booking_intents WHERE agent_user_id = ? "
+                                "AND idempotency_key = ?",
+                                {agent.id, spec.key});
+    if (prior && prior->str("request_hash") == spec.hash && prior->str("state") == "pending") {
+      if (auto co = payments::open_checkout_for_intent(c.db, prior->i64("id"))) {
+        CreateOutcome o;
+        o.created = false;
+        o.payment_required = true;
+        o.payment_id = co->payment_id;
+        o.checkout_url = co->checkout_url;
+        o.checkout_session_id = co->session_id;
+        o.checkout_expires_at = co->expires_at;
+        o.payment_status = co->status;
+        return o;
+      }
+    }
+  }
+
   // 2. Our guard (own transaction).
   auto g = take_slot(c.db, spec);
   if (!g) return g.error();
@@ -724,9 +770,62 @@ Result<CreateOutcome> create_booking(Ctx& c, const session::User& agent, const C
     auto l = load(c.db, g->booking_uid);
     if (!l) return make_error(409, "idempotency_conflict", "The booking of this idempotency key is not recorded yet; retry");
     apply_viewer(l->v, agent);
-    return CreateOutcome{l->v, false};
+    CreateOutcome o;
+    o.booking = l->v;
+    o.created = false;
+    return o;
   }
   drop_reservation(c, g->stale_reservation);
+
+  if (priced) {
+    // Issue 7: hold the slot while the agent pays; the booking is made when
+    // Stripe reports the payment (payments.hpp, finalize_paid_intent).
+    if (g->kind == Guard::resume)
+      return make_error(409, "idempotency_conflict", "This booking is being confirmed; check My sessions in a moment");
+    auto res = reserve_slot(c, in.cal_event_type_id, iso_time(*start));
+    if (!res) {
+      release_intent(c.db, g->intent_id, res.error());
+      return res.error();
+    }
+    const std::string reservation = *res;
+    if (!reservation.empty()) {
+      try {
+        c.db.exec("UPDATE booking_intents SET reservation_uid = ? WHERE id = ?", {reservation, g->intent_id});
+      } catch (const db::DbError&) {
+      }
+    }
+    auto attempt_row = c.db.query_one("SELECT n_attempts FROM booking_intents WHERE id = ?", {g->intent_id});
+    auto coach_row = c.db.query_one("SELECT name FROM users WHERE id = ?", {in.coach_user_id});
+    payments::CheckoutInput ci;
+    ci.intent_id = g->intent_id;
+    ci.attempt = attempt_row ? attempt_row->i64("n_attempts", 1) : 1;
+    ci.agent = &agent;
+    ci.coach_user_id = in.coach_user_id;
+    ci.coach_name = coach_row ? coach_row->str("name") : "your coach";
+    ci.cal_event_type_id = in.cal_event_type_id;
+    ci.title = et->title;
+    ci.length_min = et->length_min;
+    ci.price_minor = et->price_minor;
+    ci.currency = et->currency;
+    ci.start_db = spec.start_db;
+    ci.end_db = spec.end_db;
+    ci.time_zone = in.time_zone;
+    ci.responses = in.responses;
+    auto co = payments::start_checkout(c.cfg, c.db, ci);
+    if (!co) {
+      release_intent(c.db, g->intent_id, co.error());
+      drop_reservation(c, reservation);
+      return co.error();
+    }
+    CreateOutcome o;
+    o.payment_required = true;
+    o.payment_id = co->payment_id;
+    o.checkout_url = co->checkout_url;
+    o.checkout_session_id = co->session_id;
+    o.checkout_expires_at = co->expires_at;
+    o.payment_status = co->status;
+    return o;
+  }
 
   // 3. Resume an attempt whose booking exists on Cal.com but was not recorded.
   std::optional<Json::Value> booked;
@@ -785,7 +884,9 @@ Result<CreateOutcome> create_booking(Ctx& c, const session::User& agent, const C
   drop_reservation(c, reservation);
   if (!rec) return rec.error();
   apply_viewer(rec->v, agent);
-  return CreateOutcome{rec->v, true};
+  CreateOutcome o;
+  o.booking = rec->v;
+  return o;
 }
 
 std::optional<ListStatus> parse_list_status(const std::string& s) {
@@ -1122,6 +1223,9 @@ Result<BookingView> cancel_booking(Ctx& c, const session::User& viewer, const st
     tx.exec("UPDATE booking_meta SET cancelled_at = CURRENT_TIMESTAMP(3), cancelled_by = ?, cancel_reason = ?, "
             "ics_sequence = ics_sequence + 1 WHERE cal_uid = ?",
             {who, reason.empty() ? db::null() : db::Param(reason), uid});
+    // Issue 7: the refund (policy for the agent, full for coach/admin), queued
+    // under the payment's row lock in this transaction.
+    payments::on_booking_cancelled(c.cfg, tx, uid, who, old.start_s, now_instant().time_since_epoch().count());
     availability::bump_version(tx, old.v.coach.user_id);
     booking_hooks::changed(tx, uid);
     auto l = load(tx, uid);
@@ -1135,6 +1239,109 @@ Result<BookingView> cancel_booking(Ctx& c, const session::User& viewer, const st
   if (failure) return *failure;
   apply_viewer(out->v, viewer);
   return out->v;
+}
+
+Result<std::string> finalize_paid_intent(Ctx& c, int64_t intent_id, const std::string& time_zone,
+                                         const Json::Value& responses,
+                                         const std::function<void(db::Db&, const std::string&)>& in_tx) {
+  auto row = c.db.query_one(
+      "SELECT agent_user_id, coach_user_id, cal_event_type_id, state, booking_uid, reservation_uid, last_error, "
+      "active_start_utc IS NOT NULL AS holding, UNIX_TIMESTAMP(start_utc) AS start_s, UNIX_TIMESTAMP(end_utc) AS end_s, "
+      "DATE_FORMAT(start_utc, '%Y-%m-%d %H:%i:%s') AS start_db, DATE_FORMAT(end_utc, '%Y-%m-%d %H:%i:%s') AS end_db "
+      "FROM booking_intents WHERE id = ?",
+      {intent_id});
+  if (!row) return make_error(404, "not_found", "No such booking intent");
+  if (row->str("state") == "done" && !row->str("booking_uid").empty()) {
+    const std::string uid = row->str("booking_uid");
+    c.db.transaction([&](db::Db& tx) {
+      if (in_tx) in_tx(tx, uid);
+    });
+    return uid;
+  }
+  const int64_t agent_id = row->i64("agent_user_id"), coach_id = row->i64("coach_user_id");
+  const int64_t et_id = row->i64("cal_event_type_id");
+  auto agent = c.db.query_one("SELECT name, email FROM users WHERE id = ?", {agent_id});
+  if (!agent) return make_error(404, "not_found", "The agent of this booking no longer exists");
+  const slots::Instant start = from_epoch(row->i64("start_s")), end = from_epoch(row->i64("end_s"));
+  const std::string start_db = row->str("start_db"), end_db = row->str("end_db");
+
+  std::optional<Json::Value> booked;
+  if (!row->str("booking_uid").empty()) {
+    // Booked on Cal.com by an earlier attempt that could not record it.
+    auto b = get_cal_booking(c, row->str("booking_uid"));
+    if (!b) return map_booking_error(b.error());
+    booked = *b;
+  } else {
+    // Our hold: still ours, or taken again if it lapsed and nobody took the slot.
+    std::optional<Error> failure;
+    try {
+      c.db.transaction([&](db::Db& tx) {
+        failure.reset();
+        auto cur = tx.query_one("SELECT state, active_start_utc IS NOT NULL AS holding FROM booking_intents "
+                                "WHERE id = ? FOR UPDATE",
+                                {intent_id});
+        if (cur && cur->i64("holding")) {
+          tx.exec("UPDATE booking_intents SET expires_at = GREATEST(expires_at, CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND) "
+                  "WHERE id = ?",
+                  {int64_t(kIntentTtlS), intent_id});
+          return;
+        }
+        tx.exec("UPDATE booking_intents SET state = 'failed', active_start_utc = NULL, last_error = 'expired' "
+                "WHERE coach_user_id = ? AND active_start_utc = ? AND state = 'pending' "
+                "AND expires_at < CURRENT_TIMESTAMP(3) AND id <> ?",
+                {coach_id, start_db, intent_id});
+        if (tx.query_one("SELECT cal_uid FROM CalBooking WHERE coach_user_id = ? AND status IN ('accepted','pending') "
+                         "AND start_utc < ? AND end_utc > ? LIMIT 1",
+                         {coach_id, end_db, start_db})) {
+          failure = slot_taken();
+          return;
+        }
+        tx.exec("UPDATE booking_intents SET state = 'pending', active_start_utc = start_utc, "
+                "expires_at = CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?",
+                {int64_t(kIntentTtlS), intent_id});
+      });
+    } catch (const db::DbError& e) {
+      if (is_dup(e, "uq_intent_slot")) return slot_taken();
+      throw;
+    }
+    if (failure) return *failure;
+    // An earlier attempt that timed out may have booked it already.
+    if (is_ambiguous(row->str("last_error")))
+      booked = find_booked_for_intent(c, coach_id, intent_id, agent->str("email"), start, end);
+    if (!booked) {
+      Json::Value body;
+      body["start"] = iso_time(start);
+      body["eventTypeId"] = Json::Int64(et_id);
+      body["attendee"]["name"] = agent->str("name").empty() ? agent->str("email") : agent->str("name");
+      body["attendee"]["email"] = agent->str("email");
+      body["attendee"]["timeZone"] = slots::is_valid_zone(time_zone) ? time_zone : "UTC";
+      body["attendee"]["language"] = "en";
+      if (responses.isObject() && !responses.empty()) body["bookingFieldsResponses"] = responses;
+      body["metadata"]["marketplaceAgentId"] = std::to_string(agent_id);
+      body["metadata"]["marketplaceIntentId"] = std::to_string(intent_id);
+      auto r = c.cal.call("POST", "/v2/bookings", &body, "", kBookingsApiVersion);
+      if (!r) {
+        Error e = map_booking_error(r.error());
+        log::warn("bookings: Cal.com refused a paid booking", {{"code", r.error().code}, {"intent", std::to_string(intent_id)}});
+        if (e.http_status >= 500) {
+          // Outcome unknown: keep the hold, look for the booking on the next try.
+          try {
+            c.db.exec("UPDATE booking_intents SET last_error = ? WHERE id = ?", {(e.code + ": " + e.message).substr(0, 500), intent_id});
+          } catch (const db::DbError&) {
+          }
+          return e;
+        }
+        release_intent(c.db, intent_id, e);
+        return e;
+      }
+      booked = (*r)["data"];
+    }
+    note_booked(c.db, intent_id, json::str(*booked, "uid"));
+  }
+  auto rec = record_created(c, intent_id, *booked, coach_id, agent_id, et_id, time_zone, responses, in_tx);
+  drop_reservation(c, row->str("reservation_uid"));
+  if (!rec) return rec.error();
+  return rec->v.uid;
 }
 
 }  // namespace coach::bookings

@@ -30,6 +30,7 @@
  * are listed on each function. */
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -144,6 +145,13 @@ Status validate_responses(const Json::Value& booking_fields, const Json::Value& 
 struct CreateOutcome {
   BookingView booking;
   bool created = true;             // false: replay of an earlier create with the same key (answer 200)
+  /* A priced session type (issue 7): nothing is booked yet. The slot is held
+   * and the agent pays at checkout_url; the booking is made when Stripe
+   * reports the payment (payments.hpp). booking is empty then. */
+  bool payment_required = false;
+  int64_t payment_id = 0;
+  std::string checkout_url, checkout_session_id, payment_status;
+  int64_t checkout_expires_at = 0; // unix s
 };
 
 /* Books a slot for agent (must be signed in; any role may book for itself,
@@ -156,6 +164,17 @@ struct CreateOutcome {
  * request, or that request still in flight); 502 upstream_unavailable
  * (Cal.com 5xx/unreachable; intent released); 503 db_unavailable. */
 Result<CreateOutcome> create_booking(Ctx& c, const session::User& agent, const CreateInput& in);
+
+/* Payments (issue 7): books the slot of a paid intent (run by the worker's
+ * payment_finalize job, idempotent). Re-takes our hold if it lapsed
+ * (409 slot_taken when someone else holds or booked the slot meanwhile), then
+ * books on Cal.com as create_booking does and records it in one transaction
+ * in which in_tx(tx, uid) also runs. An intent already booked returns its uid.
+ * Errors: 409 slot_taken / 400 booking_rejected (the slot is lost: the caller
+ * refunds), 502/503 (retry later; the hold stays), 404 (intent gone). */
+Result<std::string> finalize_paid_intent(Ctx& c, int64_t intent_id, const std::string& time_zone,
+                                         const Json::Value& responses,
+                                         const std::function<void(db::Db&, const std::string&)>& in_tx);
 
 /* Free slots of that coach and session type on the local day of start in
  * time_zone (availability::free_slots), minus starts someone is booking right

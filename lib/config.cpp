@@ -49,6 +49,7 @@ const std::vector<std::string>& known_config_keys() {
       "zoom-api-base-url", "zoom-oauth-token-url", "zoom-account-id", "zoom-client-id",
       "zoom-client-secret-file", "zoom-webhook-secret-file",
       "stripe-api-base-url", "stripe-secret-key-file", "stripe-webhook-secret-file",
+      "refund-policy", "tax-rate-bps", "tax-name", "invoice-issuer",
       "smtp-url", "mail-from", "http-timeout-ms", "token-refresh-margin-s"};
   return keys;
 }
@@ -185,6 +186,33 @@ Result<Config> parse_config(const std::string& text, const std::map<std::string,
     TAKE(stripe_secret_key, require_secret("stripe-secret-key-file"));
     TAKE(stripe_webhook_secret, require_secret("stripe-webhook-secret-file"));
   }
+
+  if (!get("refund-policy").empty()) {
+    // "<n><d|h|m>:<percent 0-100>,..." or "none" (payments::parse_policy has the full rules).
+    c.refund_policy = get("refund-policy");
+    bool ok = c.refund_policy == "none";
+    if (!ok) {
+      std::istringstream ps(c.refund_policy);
+      std::string item;
+      ok = true;
+      while (std::getline(ps, item, ',')) {
+        item = trim(item);
+        size_t colon = item.find(':');
+        const std::string num = colon == std::string::npos || colon < 2 ? "" : item.substr(0, colon - 1);
+        const std::string pct = colon == std::string::npos ? "" : item.substr(colon + 1);
+        const char unit = colon == std::string::npos || colon < 1 ? ' ' : item[colon - 1];
+        auto digits = [](const std::string& x) {
+          return !x.empty() && x.size() <= 6 && x.find_first_not_of("0123456789") == std::string::npos;
+        };
+        if (!digits(num) || !digits(pct) || std::stol(pct) > 100 || (unit != 'd' && unit != 'h' && unit != 'm')) ok = false;
+      }
+    }
+    if (!ok)
+      return make_error(500, "config", "refund-policy: expected e.g. 24h:100,2h:50 or none, got '" + c.refund_policy + "'");
+  }
+  TAKE(tax_rate_bps, require_int("tax-rate-bps", 0, 10000, 0));
+  if (!get("tax-name").empty()) c.tax_name = get("tax-name");
+  if (!get("invoice-issuer").empty()) c.invoice_issuer = get("invoice-issuer");
 
   TAKE(smtp_url, require("smtp-url"));
   if (c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0)

@@ -42,6 +42,14 @@ struct Config {
   std::string zoom_api_base_url, zoom_oauth_token_url, zoom_account_id, zoom_client_id;
   std::string zoom_client_secret, zoom_webhook_secret;
   std::string stripe_api_base_url, stripe_secret_key, stripe_webhook_secret;
+  /* Payments (lib/payments.hpp): platform refund policy "24h:100,2h:50"
+   * (hours before the start : percent; after the last window nothing), tax
+   * included in prices (basis points, 0 = no tax line) and its name, and the
+   * seller line printed on receipts. */
+  std::string refund_policy = "24h:100,2h:50";
+  int tax_rate_bps = 0;
+  std::string tax_name = "Tax";
+  std::string invoice_issuer = "Coaching Marketplace";
 
   std::string smtp_url;
   std::string mail_from;

@@ -51,9 +51,13 @@ Response cal_webhooks_receiver(Context& ctx, const Request& req); // POST /api/c
 /* run_endpoint with another body cap (bigger bodies: 413 before fn runs). */
 int run_endpoint_capped(const std::string& name, HandlerFn fn, size_t max_body_bytes);
 Response cal_bookings(Context& ctx, const Request& req);           // /api/cal/bookings...
+Response cal_sessions(Context& ctx, const Request& req);           // /api/cal/sessions... (web_sessions.cpp)
 Response cal_webhook_management(Context& ctx, const Request& req); // /cal-webhook-management
 Response cal_webhook_test(Context& ctx, const Request& req);       // /cal-webhook-test (admins)
 Response cal_webhook_monitor(Context& ctx, const Request& req);    // /cal-webhook-monitor (admins)
+Response zoom_webhook(Context& ctx, const Request& req);               // POST /api/zoom/webhook (Zoom)
+Response cal_zoom(Context& ctx, const Request& req);                   // /api/cal/zoom... (coaches, admins)
+Response cal_zoom_integration_test(Context& ctx, const Request& req);  // /cal-zoom-integration-test
 
 /* Helpers shared by handlers. */
 Response method_not_allowed(const Request& req, const std::string& allowed);
@@ -103,5 +107,10 @@ std::vector<std::string> path_tail(const std::string& path, const std::string& p
 Response book(Context& ctx, const Request& req);             // /book, /book/confirmation
 Response my_sessions(Context& ctx, const Request& req);      // /my/sessions[/{uid}[/reschedule|/cancel]]
 Response cal_booking_test(Context& ctx, const Request& req); // /cal-booking-test
+
+/* Payments (web_payments.cpp, issue 7). */
+Response stripe_webhook(Context& ctx, const Request& req);   // POST /api/stripe/webhook (Stripe)
+Response payments_api(Context& ctx, const Request& req);     // /api/payments...
+Response receipts_page(Context& ctx, const Request& req);    // /receipts/{number}
 
 }  // namespace coach::web

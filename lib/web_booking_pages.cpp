@@ -28,8 +28,10 @@
 #include "crypto.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "payments.hpp"
 #include "slot_engine.hpp"
 #include "web.hpp"
+#include "web_session_pages.hpp"
 
 namespace coach::web {
 namespace {
@@ -814,6 +816,7 @@ Response render_book_form(Context& ctx, const Request& req, const session::Auth&
   data["error"] = text_or_null(error);
   data["error_code"] = text_or_null(error_code);
   data["submit_label"] = s.et.price_minor > 0 ? "Book for " + price_label(s.et.price_minor, s.et.currency) : "Book this session";
+  if (s.et.price_minor > 0) data["refund_policy"] = payments::refund_policy_text(ctx.cfg, ctx.db, s.et.cal_event_type_id);
   return page(ctx, req, auth, "book_form", "Book " + s.et.title + " with " + s.coach.name, data, status);
 }
 
@@ -859,6 +862,8 @@ Response book_post(Context& ctx, const Request& req, const session::Auth& auth, 
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     out = bookings::create_booking(bc, *auth.user, in);
   }
+  // A priced session (issue 7): off to the payment page; the booking follows the payment.
+  if (out && out->payment_required) return redirect_response(out->checkout_url, 303);
   if (out) return redirect_response("/book/confirmation?uid=" + url_encode(out->booking.uid), 303);
 
   const Error& e = out.error();
@@ -886,6 +891,24 @@ Response book_post(Context& ctx, const Request& req, const session::Auth& auth, 
   return render_book_form(ctx, req, auth, s, *start, posted, errors, msg, e.code, key, e.http_status);
 }
 
+/* The payment of a booking for the confirmation page (issue 7); null when free. */
+Json::Value payment_view(const bookings::BookingView& b) {
+  if (b.payment_status.empty()) return Json::Value();
+  Json::Value p;
+  p["status"] = b.payment_status;
+  p["status_label"] = b.payment_status == "paid"                 ? "Paid"
+                      : b.payment_status == "partially_refunded" ? "Partially refunded"
+                      : b.payment_status == "refunded"           ? "Refunded"
+                      : b.payment_status == "pending"            ? "Awaiting payment"
+                      : b.payment_status == "failed"             ? "Payment failed"
+                                                                 : "Payment expired";
+  p["paid"] = payments::format_money(b.amount_paid_minor, b.payment_currency);
+  p["refunded"] = b.amount_refunded_minor > 0 ? Json::Value(payments::format_money(b.amount_refunded_minor, b.payment_currency))
+                                              : Json::Value();
+  p["receipt_url"] = text_or_null(b.receipt_url);
+  return p;
+}
+
 Response book_confirmation(Context& ctx, const Request& req, const session::Auth& auth) {
   std::string uid = req.param("uid");
   if (!plausible_uid(uid)) return fail_page(ctx, req, auth, make_error(404, "not_found", "No such booking"));
@@ -896,7 +919,39 @@ Response book_confirmation(Context& ctx, const Request& req, const session::Auth
   data["b"] = booking_json(ctx, *b, zone, true);
   data["just_booked"] = b->viewer_role == "agent" && b->status != "cancelled";
   data["notice"] = Json::Value();
+  data["pay"] = payment_view(*b);
   return page(ctx, req, auth, "book_confirmation", "Booked: " + data["b"]["title"].asString(), data);
+}
+
+/* /book/paid?session_id=cs_... (Stripe's success_url) or ?payment=N (its
+ * cancel_url): "confirming" until the webhook has led to the booking, then
+ * on to the confirmation; also says when the payment failed or expired, or
+ * the slot was lost (refunded). */
+Response book_paid(Context& ctx, const Request& req, const session::Auth& auth) {
+  const std::string sid = req.param("session_id");
+  int64_t pid = 0;
+  if (sid.empty()) {
+    auto id = positive_id(req.param("payment"), "payment");
+    if (!id) return fail_page(ctx, req, auth, make_error(404, "not_found", "No such payment"));
+    pid = *id;
+  } else if (sid.size() > 255 || !std::all_of(sid.begin(), sid.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+             })) {
+    return fail_page(ctx, req, auth, make_error(404, "not_found", "No such payment"));
+  }
+  auto d = payments::paid_page_data(ctx.cfg, ctx.db, *auth.user, sid, pid);
+  if (!d) return fail_page(ctx, req, auth, d.error());
+  if ((*d)["state"].asString() == "booked" && req.param("stay").empty())
+    return redirect_response("/book/confirmation?uid=" + url_encode((*d)["booking_uid"].asString()), 303);
+  // Back from Stripe's success_url before its webhook: the payment is being confirmed.
+  if ((*d)["state"].asString() == "pending" && !sid.empty()) {
+    (*d)["state"] = "confirming";
+    (*d)["is_pending"] = false;
+    (*d)["is_confirming"] = true;
+  }
+  Response r = page(ctx, req, auth, "book_paid", "Payment", *d);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
 }
 
 /* /book: GET month/day/form, POST the booking. */
@@ -910,7 +965,8 @@ Response book_page(Context& ctx, const Request& req) {
     if (!plausible_uid(uid)) return fail_page(ctx, req, auth, make_error(404, "not_found", "No such page"));
     return redirect_response("/my/sessions/" + uid, 301);
   }
-  const bool confirmation = path == "/book/confirmation" || path == "/book/confirmation/";
+  const bool paid = path == "/book/paid" || path == "/book/paid/";
+  const bool confirmation = paid || path == "/book/confirmation" || path == "/book/confirmation/";
   if (!confirmation && path != "/book" && path != "/book/")
     return fail_page(ctx, req, auth, make_error(404, "not_found", "No such page"));
   if (confirmation ? (req.method != "GET" && req.method != "HEAD")
@@ -918,6 +974,7 @@ Response book_page(Context& ctx, const Request& req) {
     return method_not_allowed(req, confirmation ? "GET" : "GET, POST");
   Form form;
   if (auto stop = gate(ctx, req, auth, &form)) return *stop;
+  if (paid) return book_paid(ctx, req, auth);
   if (confirmation) return book_confirmation(ctx, req, auth);
   if (req.method == "POST") return book_post(ctx, req, auth, form);
 
@@ -964,71 +1021,15 @@ Response book_page(Context& ctx, const Request& req) {
 
 /* ---------------------------------------------------------------- /my/sessions */
 
+/* The dashboard and the session page live in web_session_pages.cpp (sessions,
+ * notes, attendance); reschedule and cancel below come back to the detail. */
 Response sessions_list(Context& ctx, const Request& req, const session::Auth& auth) {
-  auto zone = zone_choice(req.param("tz"), auth);
-  if (!zone) return fail_page(ctx, req, auth, zone.error());
-  std::map<std::string, std::string> q;
-  for (const char* k : {"status", "take", "skip", "as"})
-    if (!req.param(k).empty()) q[k] = req.param(k);
-  auto lq = bookings::parse_list_query(q);
-  if (!lq) return fail_page(ctx, req, auth, lq.error());
-  auto pg = bookings::list_bookings(ctx.db, *auth.user, *lq);
-  const std::string status = lq->status == bookings::ListStatus::upcoming ? "upcoming"
-                             : lq->status == bookings::ListStatus::past   ? "past"
-                                                                          : "cancelled";
-  auto link = [&](const std::string& st, int skip) {
-    Pairs ps = {{"status", st}};
-    if (skip > 0) ps.emplace_back("skip", std::to_string(skip));
-    if (lq->take != bookings::kDefaultTake) ps.emplace_back("take", std::to_string(lq->take));
-    if (!lq->as_role.empty()) ps.emplace_back("as", lq->as_role);
-    if (!req.param("tz").empty()) ps.emplace_back("tz", *zone);
-    return "/my/sessions?" + query_of(ps);
-  };
-  Json::Value data;
-  Json::Value tabs(Json::arrayValue);
-  for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-           {"upcoming", "Upcoming"}, {"past", "Past"}, {"cancelled", "Cancelled"}}) {
-    Json::Value t;
-    t["key"] = key;
-    t["label"] = label;
-    t["href"] = link(key, 0);
-    t["current"] = key == status;
-    tabs.append(t);
-  }
-  data["tabs"] = tabs;
-  data["status"] = status;
-  Json::Value items(Json::arrayValue);
-  for (const auto& b : pg.items) items.append(booking_json(ctx, b, *zone, false));
-  data["items"] = items;
-  data["has_items"] = !items.empty();
-  data["total"] = Json::Int64(pg.total);
-  data["first_no"] = pg.items.empty() ? 0 : pg.skip + 1;
-  data["last_no"] = pg.skip + static_cast<int>(pg.items.size());
-  data["prev_href"] = pg.skip > 0 ? Json::Value(link(status, std::max(0, pg.skip - pg.take))) : Json::Value();
-  data["next_href"] = pg.has_more ? Json::Value(link(status, pg.skip + pg.take)) : Json::Value();
-  data["zone"] = *zone;
-  data["zones"] = zone_options(*zone);
-  data["is_coach"] = auth.user->is_coach();
-  data["is_admin"] = auth.user->is_admin();
-  data["empty_text"] = status == "upcoming"    ? "No upcoming sessions. Find a coach on the home page and pick a time."
-                       : status == "past"      ? "No past sessions yet."
-                                               : "No cancelled sessions.";
-  return page(ctx, req, auth, "my_sessions", "My sessions", data);
+  return session_pages::list(ctx, req, auth);
 }
 
 Response session_detail(Context& ctx, const Request& req, const session::Auth& auth, const bookings::BookingView& b,
                         const std::string& notice, int status = 200) {
-  auto zone = zone_choice(req.param("tz"), auth);
-  Json::Value data;
-  data["b"] = booking_json(ctx, b, zone ? *zone : usable_zone(auth.user->time_zone), true);
-  data["just_booked"] = false;
-  std::string done = req.param("done");
-  std::string n = notice;
-  if (n.empty() && done == "cancelled") n = "The session is cancelled. Both of you get an e-mail with the cancellation.";
-  if (n.empty() && done == "rescheduled") n = "The session has moved to the new time. Both of you get an updated invitation.";
-  data["notice"] = text_or_null(n);
-  return page(ctx, req, auth, "book_confirmation", data["b"]["title"].asString() + " — " + data["b"]["status_label"].asString(),
-              data, status);
+  return session_pages::detail(ctx, req, auth, b, notice, status);
 }
 
 /* The reschedule page for a booking: picker, or (?start=) the confirm form. */
@@ -1168,6 +1169,22 @@ Response session_cancel(Context& ctx, const Request& req, const session::Auth& a
     data["error"] = text_or_null(error);
     data["error_code"] = text_or_null(code);
     data["action"] = "/my/sessions/" + b.uid + "/cancel";
+    // Issue 7: what the cancellation refunds, shown before it is confirmed.
+    auto st = slots::parse_iso(b.start_utc);
+    const std::string who = b.viewer_role == "agent" ? "agent" : b.viewer_role == "coach" ? "coach" : "admin";
+    if (auto q = payments::quote_cancellation(ctx.cfg, ctx.db, b.uid, who,
+                                              st ? static_cast<int64_t>(st->time_since_epoch().count()) : 0,
+                                              static_cast<int64_t>(now_instant().time_since_epoch().count()))) {
+      Json::Value r;
+      r["amount"] = q->refund_text;
+      r["amount_minor"] = Json::Int64(q->refund_minor);
+      r["paid"] = q->paid_text;
+      r["percent"] = q->percent;
+      r["rule"] = q->rule;
+      r["policy"] = q->policy_text;
+      r["is_zero"] = q->refund_minor == 0;
+      data["refund"] = r;
+    }
     return page(ctx, req, auth, "book_cancel", "Cancel " + data["b"]["title"].asString(), data, status);
   };
   if (!b.can_cancel)
@@ -1203,6 +1220,7 @@ Response my_sessions_page(Context& ctx, const Request& req) {
     parts.push_back(rest.substr(pos, slash - pos));
     pos = slash + 1;
   }
+  if (session_pages::is_action(parts)) return session_pages::action(ctx, req, parts);  // notes, complete, no-show
   const bool is_action = parts.size() == 2 && (parts[1] == "reschedule" || parts[1] == "cancel");
   if (parts.size() > 2 || (parts.size() == 2 && !is_action) || (!parts.empty() && !plausible_uid(parts[0])))
     return fail_page(ctx, req, auth, make_error(404, "not_found", "No such page"));
@@ -1429,7 +1447,13 @@ Response cal_booking_test_page(Context& ctx, const Request& req) {
       } else {
         auto r = bookings::create_booking(bc, *auth.user, *parsed);
         s.ok = r.ok();
-        if (r) {
+        if (r && r->payment_required) {
+          // A priced session type (issue 7): the booking follows the payment.
+          s.output["status"] = "payment_required";
+          s.output["checkoutUrl"] = r->checkout_url;
+          s.output["checkoutSessionId"] = r->checkout_session_id;
+          s.output["paymentId"] = Json::Int64(r->payment_id);
+        } else if (r) {
           s.output["created"] = r->created;
           s.output["booking"] = bookings::to_json(r->booking);
           uid = r->booking.uid;

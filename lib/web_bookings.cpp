@@ -106,6 +106,20 @@ Response cal_bookings(Context& ctx, const Request& req) {
         return slot_taken(bc, out.error(), in->coach_user_id, in->cal_event_type_id, in->start, in->time_zone);
       return err(req, out.error());
     }
+    if (out->payment_required) {
+      // Priced session type (issue 7): pay first; the booking follows the payment.
+      Json::Value d;
+      d["status"] = "payment_required";
+      d["checkoutUrl"] = out->checkout_url;
+      d["checkoutSessionId"] = out->checkout_session_id;
+      d["paymentId"] = Json::Int64(out->payment_id);
+      d["paymentStatus"] = out->payment_status;
+      d["expiresAt"] = Json::Int64(out->checkout_expires_at);
+      Response r = json_ok(202, d);
+      r.headers.emplace_back("Location", "/api/payments/" + std::to_string(out->payment_id));
+      if (!out->created) r.headers.emplace_back("Idempotent-Replayed", "true");
+      return r;
+    }
     Response r = json_ok(out->created ? 201 : 200, bookings::to_json(out->booking));
     r.headers.emplace_back("Location", "/api/cal/bookings/" + out->booking.uid);
     if (!out->created) r.headers.emplace_back("Idempotent-Replayed", "true");

@@ -374,7 +374,10 @@ Result<Applied> apply_body(db::Db& tx, const std::string& trig, const Json::Valu
     auto o = converge(tx, old);
     if (!o) return o.error();
     changed = changed || o->changed;
+    // The old booking first: its session hands the chain over to the new uid.
+    if (o->changed) booking_hooks::changed(tx, old.uid);
   }
+  if (r->changed) booking_hooks::changed(tx, facts->uid);
   return Applied{changed ? "applied" : "stale", r->coach_user_id};
 }
 

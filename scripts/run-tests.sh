@@ -110,7 +110,16 @@ selected() { [ -z "${COACH_TEST_ONLY:-}" ] || [[ $1 =~ $COACH_TEST_ONLY ]]; }
 # ---- install, build ------------------------------------------------------------
 "$REPO/scripts/install-deps.sh" || broken install-deps
 jobs=${COACH_MAKE_JOBS:-2}
-if ! { make -j"$jobs" BUILD=release && make -j"$jobs" BUILD=asan tests; } >"$RUN/log/build.log" 2>&1; then
+# With COACH_TEST_ONLY only the matching test binaries are built.
+test_targets=(tests)
+if [ -n "${COACH_TEST_ONLY:-}" ]; then
+  test_targets=()
+  for src in tests/test_*.cpp; do
+    name=$(basename "$src" .cpp)
+    if selected "$name"; then test_targets+=("build/asan/tests/$name"); fi
+  done
+fi
+if ! { make -j"$jobs" BUILD=release && { [ ${#test_targets[@]} -eq 0 ] || make -j"$jobs" BUILD=asan "${test_targets[@]}"; }; } >"$RUN/log/build.log" 2>&1; then
   build_errors "$RUN/log/build.log"
   broken build
 fi

@@ -49,7 +49,7 @@ struct Fx {
   int64_t create_type(const Person& c, const std::string& slug, int minutes) {
     auto r = http("POST", base_url() + "/api/cal/event-types", c.json,
                   "{\"title\":\"Session " + slug + "\",\"slug\":\"" + slug + "\",\"lengthInMinutes\":" +
-                      std::to_string(minutes) + ",\"priceMinor\":9900" + kFields + "}");
+                      std::to_string(minutes) + ",\"priceMinor\":0" + kFields + "}");  // free: priced ones pay first (test_it_payments)
     BOOST_TEST_REQUIRE(r.status == 201, r.body);
     return r.json()["data"]["id"].asInt64();
   }
@@ -123,7 +123,8 @@ BOOST_FIXTURE_TEST_CASE(create_records_the_booking_and_the_slot_disappears, Fx) 
   BOOST_TEST(d["agent"]["userId"].asInt64() == agent.id);
   BOOST_TEST(d["agent"]["timeZone"].asString() == "America/New_York");
   BOOST_TEST(d["eventType"]["lengthInMinutes"].asInt() == 60);
-  BOOST_TEST(d["eventType"]["priceMinor"].asInt64() == 9900);
+  BOOST_TEST(d["eventType"]["priceMinor"].asInt64() == 0);
+  BOOST_TEST(d["payment"].isNull());   // free: nothing to pay
   BOOST_TEST(d["responses"]["goal"].asString() == "Close more listings");
   BOOST_TEST(d["icsUid"].asString() == uid + "@coach-marketplace");
   BOOST_TEST(d["sequence"].asInt() == 0);

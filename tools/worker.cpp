@@ -19,7 +19,11 @@
 #include "jobs.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "payments.hpp"
+#include "meetings.hpp"
 #include "reconcile.hpp"
+#include "session_reminders.hpp"
+#include "sessions.hpp"
 #include "webhooks.hpp"
 
 namespace {
@@ -52,6 +56,14 @@ Status perform(const Config& cfg, db::Db& db, calcom::Client& cal, const jobs::J
     return ok_status();
   }
   if (job.kind == "send_email") return booking_mail::perform_job(cfg, db, job.id, json::write(job.payload));
+  if (job.kind == meetings::kJobKind) {
+    zoom::Client z(zoom::settings_from(cfg));
+    return meetings::perform_job(cfg, db, z, cal, job.payload);
+  }
+  if (job.kind == meetings::kWebhookJobKind) return meetings::apply_event(db, json::num(job.payload, "eventId"));
+  if (job.kind == session_reminders::kJobKind) return session_reminders::perform_job(cfg, db, job.id, job.payload);
+  for (const auto& k : payments::job_kinds())
+    if (job.kind == k) return payments::perform_job(cfg, db, cal, job);
   return make_error(500, "unknown_job", "Unknown job kind '" + job.kind + "'");
 }
 
@@ -109,14 +121,31 @@ int apply_webhook_events(const Config& cfg, db::Db& db, const std::string& worke
   }
 }
 
+/* Booking meetings whose job died get another attempt (every 5 minutes). */
+void queue_zoom_sweep(db::Db& db) {
+  static int64_t last_bucket = -1;
+  const int64_t bucket = calcom::now_ms() / 300000;
+  if (bucket == last_bucket) return;
+  last_bucket = bucket;
+  meetings::requeue_stuck(db);
+}
+
 int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::string& worker_id) {
   int n = apply_webhook_events(cfg, db, worker_id);
   try {
     sweep_expiring_tokens(cfg, db);
     queue_coach_syncs(db);
     queue_reconciles(db);
+    queue_zoom_sweep(db);
+    n += sessions::sync_changed_bookings(db) > 0 ? 1 : 0;  // sessions follow CalBooking changes from any path
+    n += payments::process_due_events(cfg, db);   // Stripe events not applied by the receiver
+    payments::queue_reconciles(cfg, db);          // payments pending past their checkout expiry; Cal.com-side cancels
     for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens", "sync_coach", "send_email",
-                                                       reconcile::kJobKind}, 10)) {
+                                                       payments::kJobFinalize, payments::kJobRefund,
+                                                       payments::kJobReconcile, payments::kJobMail,
+                                                       payments::kJobRelease,
+                                                       reconcile::kJobKind, session_reminders::kJobKind,
+                                                       meetings::kJobKind, meetings::kWebhookJobKind}, 10)) {
       ++n;
       Status s = make_error(500, "internal_error", "not run");
       try {

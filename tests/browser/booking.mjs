@@ -243,11 +243,16 @@ async function main() {
     check('booking without the required answer answers 400 with a message',
       bad.status === 400 && (await text('#form-error')).includes('Please answer'), `status ${bad.status}; ${await text('#form-error')}`);
     await page.locator('#q-coaching-goal').fill('Build a referral pipeline for 2027');
-    const r = await clickAndWait(page.locator('#btn-book'), 'confirmation');
+    // The Strategy session is priced (75.00 USD): the agent pays on the Stripe
+    // (emulator) checkout page first; the booking follows the payment (issue 7).
+    const co = await clickAndWait(page.locator('#btn-book'), 'checkout');
+    const wasRedirect = co.resp && co.resp.request().redirectedFrom() && co.resp.request().redirectedFrom().method() === 'POST';
+    check('the POST was answered with a redirect to the checkout page', Boolean(wasRedirect) && /\/pay\/cs_/.test(page.url()), page.url());
+    await clickAndWait(page.locator('#pay'), 'paid');
+    await page.waitForURL(/\/book\/confirmation\?uid=/, { timeout: WAIT_MS });
+    const r = { status: 200 };
     const u = new URL(page.url());
-    check('booking ends on /book/confirmation (after a 303)', r.status === 200 && u.pathname === '/book/confirmation', `at ${page.url()} status ${r.status}`);
-    const wasRedirect = r.resp && r.resp.request().redirectedFrom() && r.resp.request().redirectedFrom().method() === 'POST';
-    check('the POST was answered with a redirect', Boolean(wasRedirect));
+    check('after paying the booking ends on /book/confirmation', u.pathname === '/book/confirmation', `at ${page.url()}`);
     uid = u.searchParams.get('uid') || '';
     check('the confirmation carries the booking uid', uid.length > 0 && (await page.locator(`#booking[data-uid="${uid}"]`).count()) === 1, uid);
     check('the confirmation says "You\'re booked!"', (await text('#booked-heading')).includes("You're booked"));

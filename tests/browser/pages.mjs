@@ -206,7 +206,7 @@ async function main() {
     const first = await signInVia('/cal-webhook-monitor', ADMIN, 'admin');
     check('/cal-webhook-monitor as admin answers 200', first.status === 200, `status ${first.status}`);
     for (const p of ['/cal-oauth-test', '/cal-db-test', '/cal-availability-test', '/cal-event-types-test',
-      '/cal-booking-test', '/cal-webhook-management', '/cal-webhook-test', '/my/sessions', '/']) {
+      '/cal-booking-test', '/cal-webhook-management', '/cal-webhook-test', '/cal-zoom-integration-test', '/my/sessions', '/']) {
       const r = await goto(BASE + p, `admin${p.replace(/\//g, '-')}`);
       check(`${p} as admin answers 200`, r.status === 200, `status ${r.status}`);
     }
