@@ -19,7 +19,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 bool has(const std::string& body, const std::string& needle) { return body.find(needle) != std::string::npos; }

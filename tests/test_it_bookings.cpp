@@ -17,13 +17,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Person {
-  int64_t id = 0;
-  Headers auth, json;
-};
-
 const char* kFields =
     ",\"bookingFields\":[{\"type\":\"text\",\"slug\":\"goal\",\"label\":\"Your goal\",\"required\":true},"
     "{\"type\":\"select\",\"slug\":\"level\",\"label\":\"Level\",\"required\":false,\"options\":[\"new\",\"experienced\"]}]";
@@ -32,20 +25,8 @@ struct Fx {
   db::Db db{db::settings_from(cfg())};
   Fx() { http_client::global_init(); }
 
-  Person person(const std::string& role, const std::string& tz = "Europe/London") {
-    Person p;
-    p.id = create_user(db, role, tz);
-    p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
-    p.json = p.auth;
-    p.json.emplace_back("Content-Type", "application/json");
-    return p;
-  }
-  Person new_coach() {
-    Person c = person("coach", "Europe/Madrid");
-    auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    return c;
-  }
+  Person person(const std::string& role, const std::string& tz = "Europe/London") { return signed_in(db, role, tz); }
+  Person new_coach() { return onboarded_coach(db); }
   int64_t create_type(const Person& c, const std::string& slug, int minutes) {
     auto r = http("POST", base_url() + "/api/cal/event-types", c.json,
                   "{\"title\":\"Session " + slug + "\",\"slug\":\"" + slug + "\",\"lengthInMinutes\":" +
@@ -55,14 +36,7 @@ struct Fx {
   }
   /* Slot starts (UTC ISO) of one day. */
   std::vector<std::string> slot_starts(const Person& c, int64_t et, const std::string& day) {
-    auto r = http("GET", base_url() + "/api/cal/availability?coachId=" + std::to_string(c.id) + "&eventTypeId=" +
-                             std::to_string(et) + "&start=" + day + "&end=" + day + "&timeZone=UTC");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    std::vector<std::string> out;
-    const Json::Value j = r.json();
-    for (const auto& d : j["data"]["days"])
-      for (const auto& s : d["slots"]) out.push_back(s["start"].asString());
-    return out;
+    return day_slot_starts(c.id, et, day);
   }
   static std::string body(const Person& c, int64_t et, const std::string& start, const std::string& key,
                           const std::string& responses = "{\"goal\":\"Close more listings\",\"level\":\"new\"}") {
@@ -91,15 +65,9 @@ struct Fx {
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
 /* The slot list's start strings may carry milliseconds; compare instants. */
-std::string norm(const std::string& iso) {
-  std::string s = iso;
-  auto dot = s.find('.');
-  if (dot != std::string::npos) s = s.substr(0, dot) + "Z";
-  return s;
-}
 std::vector<std::string> norm_all(const std::vector<std::string>& v) {
   std::vector<std::string> out;
-  for (const auto& s : v) out.push_back(norm(s));
+  for (const auto& s : v) out.push_back(norm_iso(s));
   return out;
 }
 
@@ -111,7 +79,7 @@ BOOST_FIXTURE_TEST_CASE(create_records_the_booking_and_the_slot_disappears, Fx) 
   std::string day = future_weekday(2, 8);
   auto before = slot_starts(coach, et, day);  // also warms the cache
   BOOST_TEST_REQUIRE(before.size() == 8u);
-  std::string start = norm(before[2]);
+  std::string start = norm_iso(before[2]);
   auto r = book(agent, coach, et, start, random_key());
   BOOST_TEST_REQUIRE(r.status == 201, r.body);
   auto d = r.json()["data"];
@@ -161,7 +129,7 @@ BOOST_FIXTURE_TEST_CASE(double_booking_race_has_exactly_one_winner, Fx) {
   std::string day = future_weekday(3, 9);
   auto starts = slot_starts(coach, et, day);
   BOOST_TEST_REQUIRE(starts.size() >= 4u);
-  std::string start = norm(starts[3]);
+  std::string start = norm_iso(starts[3]);
   constexpr int kN = 8;
   std::vector<Person> agents;
   for (int i = 0; i < kN; ++i) agents.push_back(person("agent"));
@@ -187,7 +155,7 @@ BOOST_FIXTURE_TEST_CASE(double_booking_race_has_exactly_one_winner, Fx) {
       BOOST_TEST(e["freshSlots"]["days"].isArray());
       std::vector<std::string> fresh;
       for (const auto& d : e["freshSlots"]["days"])
-        for (const auto& s : d["slots"]) fresh.push_back(norm(s["start"].asString()));
+        for (const auto& s : d["slots"]) fresh.push_back(norm_iso(s["start"].asString()));
       BOOST_TEST(!fresh.empty());
       BOOST_TEST(!has(fresh, start), "the taken slot is offered again to a loser");
       ++n_taken;
@@ -206,7 +174,7 @@ BOOST_FIXTURE_TEST_CASE(same_idempotency_key_returns_the_same_booking, Fx) {
   Person coach = new_coach(), agent = person("agent");
   int64_t et = create_type(coach, "idem", 60);
   std::string day = future_weekday(4, 8);
-  std::string start = norm(slot_starts(coach, et, day)[1]);
+  std::string start = norm_iso(slot_starts(coach, et, day)[1]);
   std::string key = random_key();
   auto a = book(agent, coach, et, start, key);
   BOOST_TEST_REQUIRE(a.status == 201, a.body);
@@ -223,7 +191,7 @@ BOOST_FIXTURE_TEST_CASE(same_idempotency_key_returns_the_same_booking, Fx) {
   BOOST_TEST(emu_bookings_of(et) == 1);
   BOOST_TEST(mail_jobs(uid + "@coach-marketplace") == 2);
   // The same key for another request is refused.
-  std::string other = norm(slot_starts(coach, et, day)[3]);
+  std::string other = norm_iso(slot_starts(coach, et, day)[3]);
   auto d = book(agent, coach, et, other, key);
   BOOST_TEST(d.status == 409, d.body);
   BOOST_TEST(d.json()["error"]["code"].asString() == "idempotency_conflict");
@@ -233,7 +201,7 @@ BOOST_FIXTURE_TEST_CASE(others_cannot_see_or_touch_a_booking, Fx) {
   Person coach = new_coach(), agent = person("agent"), stranger = person("agent");
   Person other_coach = new_coach();
   int64_t et = create_type(coach, "authz", 30);
-  std::string start = norm(slot_starts(coach, et, future_weekday(1, 8))[0]);
+  std::string start = norm_iso(slot_starts(coach, et, future_weekday(1, 8))[0]);
   auto r = book(agent, coach, et, start, random_key());
   BOOST_TEST_REQUIRE(r.status == 201, r.body);
   std::string uid = r.json()["data"]["uid"].asString();
@@ -258,7 +226,7 @@ BOOST_FIXTURE_TEST_CASE(reschedule_then_cancel_keeps_the_ics_chain, Fx) {
   int64_t et = create_type(coach, "chain", 60);
   std::string day = future_weekday(2, 10);
   auto starts = slot_starts(coach, et, day);
-  std::string first = norm(starts[0]), second = norm(starts[4]);
+  std::string first = norm_iso(starts[0]), second = norm_iso(starts[4]);
   auto r = book(agent, coach, et, first, random_key());
   BOOST_TEST_REQUIRE(r.status == 201, r.body);
   std::string uid = r.json()["data"]["uid"].asString();
@@ -305,11 +273,11 @@ BOOST_FIXTURE_TEST_CASE(reschedule_then_cancel_keeps_the_ics_chain, Fx) {
   BOOST_TEST(mail_jobs(ics) == 6);
   // A cancelled booking cannot be rescheduled, nor can the replaced one move again.
   auto rs = http("POST", base_url() + "/api/cal/bookings/" + new_uid + "/reschedule", agent.json,
-                 "{\"start\":\"" + norm(starts[6]) + "\"}");
+                 "{\"start\":\"" + norm_iso(starts[6]) + "\"}");
   BOOST_TEST(rs.status == 409, rs.body);
   BOOST_TEST(rs.json()["error"]["code"].asString() == "booking_not_active");
   auto rs2 = http("POST", base_url() + "/api/cal/bookings/" + uid + "/reschedule", agent.json,
-                  "{\"start\":\"" + norm(starts[6]) + "\"}");
+                  "{\"start\":\"" + norm_iso(starts[6]) + "\"}");
   BOOST_TEST(rs2.status == 409, rs2.body);
   auto lc = http("GET", base_url() + "/api/cal/bookings?status=cancelled", agent.auth).json();
   BOOST_TEST(lc["data"].size() == 2u);
@@ -322,7 +290,7 @@ BOOST_FIXTURE_TEST_CASE(reschedule_then_cancel_keeps_the_ics_chain, Fx) {
 BOOST_FIXTURE_TEST_CASE(bad_input_gets_clear_errors, Fx) {
   Person coach = new_coach(), agent = person("agent");
   int64_t et = create_type(coach, "bad", 60);
-  std::string start = norm(slot_starts(coach, et, future_weekday(5, 8))[0]);
+  std::string start = norm_iso(slot_starts(coach, et, future_weekday(5, 8))[0]);
   auto post = [&](const std::string& b) { return http("POST", base_url() + "/api/cal/bookings", agent.json, b); };
   auto code_of = [](const Http& h) { return h.json()["error"]["code"].asString(); };
   std::string base = "{\"coachId\":" + std::to_string(coach.id) + ",\"eventTypeId\":" + std::to_string(et) +
@@ -368,7 +336,7 @@ BOOST_FIXTURE_TEST_CASE(bad_input_gets_clear_errors, Fx) {
 BOOST_FIXTURE_TEST_CASE(cal_outage_gives_502_and_the_same_key_succeeds_later, Fx) {
   Person coach = new_coach(), agent = person("agent");
   int64_t et = create_type(coach, "outage", 60);
-  std::string start = norm(slot_starts(coach, et, future_weekday(4, 11))[2]);
+  std::string start = norm_iso(slot_starts(coach, et, future_weekday(4, 11))[2]);
   std::string key = random_key();
   auto f = emu_post("/_emulator/faults", "{\"path_prefix\":\"/v2/bookings\",\"method\":\"POST\",\"status\":503,\"count\":1}");
   BOOST_TEST_REQUIRE(f.status == 200, f.body);
@@ -390,7 +358,7 @@ BOOST_FIXTURE_TEST_CASE(a_slot_booked_behind_our_back_is_slot_taken, Fx) {
   Person coach = new_coach(), agent = person("agent");
   int64_t et = create_type(coach, "behind", 60);
   std::string day = future_weekday(5, 12);
-  std::string start = norm(slot_starts(coach, et, day)[1]);
+  std::string start = norm_iso(slot_starts(coach, et, day)[1]);
   // Someone books straight on Cal.com; we have no row for it (no webhook).
   auto direct = http("POST", cfg().cal_api_base_url + "/v2/bookings",
                      {{"Content-Type", "application/json"}, {"cal-api-version", "2024-08-13"}},
@@ -405,7 +373,7 @@ BOOST_FIXTURE_TEST_CASE(a_slot_booked_behind_our_back_is_slot_taken, Fx) {
   BOOST_TEST(db.query_one("SELECT COUNT(*) AS n FROM booking_intents WHERE agent_user_id = ? AND active_start_utc IS NOT NULL",
                           {agent.id})->i64("n") == 0);
   // Another slot of the same day still books fine.
-  std::string other = norm(slot_starts(coach, et, day)[3]);
+  std::string other = norm_iso(slot_starts(coach, et, day)[3]);
   auto ok = book(agent, coach, et, other, random_key());
   BOOST_TEST(ok.status == 201, ok.body);
 }

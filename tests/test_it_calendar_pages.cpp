@@ -22,7 +22,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /* YYYY-MM-DD of a Tuesday, Wednesday or Thursday at least min_days ahead (UTC),
  * so it and the day after are weekdays everywhere between London and Kolkata. */

@@ -23,13 +23,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Person {
-  int64_t id = 0;
-  Headers auth, json;
-};
-
 std::string stripe_url() { return env_or("COACH_STRIPE_URL", cfg().stripe_api_base_url); }
 
 Http stripe_ctl(const std::string& path, const std::string& body = "{}") {
@@ -37,15 +30,6 @@ Http stripe_ctl(const std::string& path, const std::string& body = "{}") {
 }
 
 /* Polls f every 250 ms for up to timeout_s; true once it holds. */
-bool eventually(const std::function<bool()>& f, int timeout_s = 25) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  while (std::chrono::steady_clock::now() < until) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return f();
-}
-
 struct Fx {
   db::Db db{db::settings_from(cfg())};
   Fx() {
@@ -59,20 +43,8 @@ struct Fx {
     }
   }
 
-  Person person(const std::string& role, const std::string& tz = "Europe/London") {
-    Person p;
-    p.id = create_user(db, role, tz);
-    p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
-    p.json = p.auth;
-    p.json.emplace_back("Content-Type", "application/json");
-    return p;
-  }
-  Person new_coach() {
-    Person c = person("coach", "Europe/Madrid");
-    auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    return c;
-  }
+  Person person(const std::string& role, const std::string& tz = "Europe/London") { return signed_in(db, role, tz); }
+  Person new_coach() { return onboarded_coach(db); }
   int64_t create_type(const Person& c, const std::string& slug, int64_t price, const std::string& currency = "USD") {
     auto r = http("POST", base_url() + "/api/cal/event-types", c.json,
                   "{\"title\":\"Session " + slug + "\",\"slug\":\"" + slug + "\",\"lengthInMinutes\":60,\"priceMinor\":" +
@@ -81,18 +53,8 @@ struct Fx {
     return r.json()["data"]["id"].asInt64();
   }
   std::vector<std::string> slot_starts(const Person& c, int64_t et, const std::string& day) {
-    auto r = http("GET", base_url() + "/api/cal/availability?coachId=" + std::to_string(c.id) + "&eventTypeId=" +
-                             std::to_string(et) + "&start=" + day + "&end=" + day + "&timeZone=UTC");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
     std::vector<std::string> out;
-    const Json::Value j = r.json();   // keep it alive: the loop refers into it
-    for (const auto& d : j["data"]["days"])
-      for (const auto& s : d["slots"]) {
-        std::string x = s["start"].asString();
-        auto dot = x.find('.');
-        if (dot != std::string::npos) x = x.substr(0, dot) + "Z";
-        out.push_back(x);
-      }
+    for (const auto& s : day_slot_starts(c.id, et, day)) out.push_back(norm_iso(s));
     return out;
   }
   Http book(const Person& agent, const Person& c, int64_t et, const std::string& start, const std::string& key) {

@@ -27,43 +27,17 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Person {
-  int64_t id = 0;
-  Headers auth, json;
-};
-
 struct Booked {
   std::string uid;
   std::string start;  // ISO UTC
 };
 
-std::string norm(const std::string& iso) {
-  std::string s = iso;
-  auto dot = s.find('.');
-  if (dot != std::string::npos) s = s.substr(0, dot) + "Z";
-  return s;
-}
-
 struct Fx {
   db::Db db{db::settings_from(cfg())};
   Fx() { http_client::global_init(); }
 
-  Person person(const std::string& role, const std::string& tz = "Europe/London") {
-    Person p;
-    p.id = create_user(db, role, tz);
-    p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
-    p.json = p.auth;
-    p.json.emplace_back("Content-Type", "application/json");
-    return p;
-  }
-  Person new_coach() {
-    Person c = person("coach", "Europe/Madrid");
-    auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    return c;
-  }
+  Person person(const std::string& role, const std::string& tz = "Europe/London") { return signed_in(db, role, tz); }
+  Person new_coach() { return onboarded_coach(db); }
   int64_t free_type(const Person& c, const std::string& slug) {
     auto r = http("POST", base_url() + "/api/cal/event-types", c.json,
                   "{\"title\":\"Free " + slug + "\",\"slug\":\"" + slug + "\",\"lengthInMinutes\":60,\"priceMinor\":0}");
@@ -71,13 +45,8 @@ struct Fx {
     return r.json()["data"]["id"].asInt64();
   }
   std::vector<std::string> slots(const Person& c, int64_t et, const std::string& day) {
-    auto r = http("GET", base_url() + "/api/cal/availability?coachId=" + std::to_string(c.id) + "&eventTypeId=" +
-                             std::to_string(et) + "&start=" + day + "&end=" + day + "&timeZone=UTC");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
     std::vector<std::string> out;
-    const Json::Value j = r.json();
-    for (const auto& d : j["data"]["days"])
-      for (const auto& s : d["slots"]) out.push_back(norm(s["start"].asString()));
+    for (const auto& s : day_slot_starts(c.id, et, day)) out.push_back(norm_iso(s));
     return out;
   }
   Booked book(const Person& agent, const Person& c, int64_t et, const std::string& start) {

@@ -26,7 +26,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using Form = std::vector<std::pair<std::string, std::string>>;
 
 std::string stripe_url() { return env_or("COACH_STRIPE_URL", cfg().stripe_api_base_url); }

@@ -22,7 +22,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 std::string form(const Fields& fields) {

@@ -43,11 +43,6 @@ std::string iso_at(std::time_t t, int ms = 0) {
 
 std::string uid_of(const std::string& tag) { return "t" + tag + crypto::random_hex(8); }
 
-struct Person {
-  int64_t id = 0;
-  std::vector<std::pair<std::string, std::string>> auth, json;
-};
-
 struct Fx {
   db::Db db{db::settings_from(cfg())};
   Fx() { http_client::global_init(); }
@@ -72,14 +67,7 @@ struct Fx {
     return db.query_one("SELECT COALESCE(SUM(n), 0) AS n FROM webhook_counters WHERE name = 'signature_failure'")->i64("n");
   }
 
-  Person person(const std::string& role, const std::string& tz = "Europe/London") {
-    Person p;
-    p.id = create_user(db, role, tz);
-    p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
-    p.json = p.auth;
-    p.json.emplace_back("Content-Type", "application/json");
-    return p;
-  }
+  Person person(const std::string& role, const std::string& tz = "Europe/London") { return signed_in(db, role, tz); }
   /* A coach known to us by a Cal.com user id (no emulator account; the
    * integration is "disconnected" so the worker does not try to use it). */
   std::pair<int64_t, int64_t> local_coach() {
@@ -90,12 +78,7 @@ struct Fx {
             {uid, cal_id, "coach" + std::to_string(cal_id) + "+client@coach.test"});
     return {uid, cal_id};
   }
-  Person onboarded_coach() {
-    Person c = person("coach", "Europe/Madrid");
-    auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    return c;
-  }
+  Person onboarded_coach() { return testing::onboarded_coach(db); }
   int64_t version(int64_t coach) { return db.query_one("SELECT COALESCE(MAX(version), 1) AS v FROM coach_cache_version WHERE user_id = ?", {coach})->i64("v"); }
 
   /* No platform-wide webhook on the emulator (another test's, or one an

@@ -29,13 +29,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Person {
-  int64_t id = 0;
-  Headers auth, json;
-};
-
 std::string zoom_url() {
   std::string u = env_or("COACH_ZOOM_URL", "");
   if (!u.empty()) return u;
@@ -44,44 +37,21 @@ std::string zoom_url() {
   return p == std::string::npos ? u : u.substr(0, p);
 }
 
+/* Meetings are made by worker jobs with retries: allow them 40 s. */
+bool zoom_eventually(const std::function<bool()>& f) { return eventually(f, 40); }
+
 Json::Value zoom_state() { return http("GET", zoom_url() + "/_emulator/state").json(); }
 int64_t zoom_counter(const std::string& name) { return zoom_state()["counters"][name].asInt64(); }
 Http zoom_post(const std::string& path, const std::string& body) {
   return http("POST", zoom_url() + path, {{"Content-Type", "application/json"}}, body);
 }
 
-bool wait_until(const std::function<bool()>& f, int timeout_ms = 40000) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return f();
-}
-
-std::string norm(const std::string& iso) {
-  auto dot = iso.find('.');
-  return dot == std::string::npos ? iso : iso.substr(0, dot) + "Z";
-}
-
 struct Fx {
   db::Db db{db::settings_from(cfg())};
   Fx() { http_client::global_init(); }
 
-  Person person(const std::string& role, const std::string& tz = "Europe/London") {
-    Person p;
-    p.id = create_user(db, role, tz);
-    p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
-    p.json = p.auth;
-    p.json.emplace_back("Content-Type", "application/json");
-    return p;
-  }
-  Person new_coach() {
-    Person c = person("coach", "Europe/Madrid");
-    auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
-    return c;
-  }
+  Person person(const std::string& role, const std::string& tz = "Europe/London") { return signed_in(db, role, tz); }
+  Person new_coach() { return onboarded_coach(db); }
   /* A free session type (price 0): bookings are made at once (no payment). */
   int64_t create_type(const Person& c, const std::string& slug, int minutes, const std::string& extra = "") {
     auto r = http("POST", base_url() + "/api/cal/event-types", c.json,
@@ -91,13 +61,8 @@ struct Fx {
     return r.json()["data"]["id"].asInt64();
   }
   std::vector<std::string> slot_starts(const Person& c, int64_t et, const std::string& day) {
-    auto r = http("GET", base_url() + "/api/cal/availability?coachId=" + std::to_string(c.id) + "&eventTypeId=" +
-                             std::to_string(et) + "&start=" + day + "&end=" + day + "&timeZone=UTC");
-    BOOST_TEST_REQUIRE(r.status == 200, r.body);
     std::vector<std::string> out;
-    const Json::Value j = r.json();  // (a temporary would dangle in the range-for)
-    for (const auto& d : j["data"]["days"])
-      for (const auto& s : d["slots"]) out.push_back(norm(s["start"].asString()));
+    for (const auto& s : day_slot_starts(c.id, et, day)) out.push_back(norm_iso(s));
     return out;
   }
   std::string book(const Person& agent, const Person& c, int64_t et, const std::string& start) {
@@ -135,7 +100,7 @@ struct Fx {
   }
   /* Waits for our meeting of root to be created; returns its row. */
   db::Row created(const std::string& root) {
-    BOOST_TEST_REQUIRE(wait_until([&] { return state_of(root) == "created"; }), "meeting state " << state_of(root));
+    BOOST_TEST_REQUIRE(zoom_eventually([&] { return state_of(root) == "created"; }), "meeting state " << state_of(root));
     return *meeting_of(root);
   }
   Json::Value cal_booking(const std::string& uid) {
@@ -184,7 +149,7 @@ BOOST_FIXTURE_TEST_CASE(a_booking_gets_a_meeting_and_its_join_url_reaches_the_bo
   BOOST_TEST_REQUIRE(b.status == 200, b.body);
   BOOST_TEST(b.json()["data"]["joinUrl"].asString() == join);
   // Cal.com's booking location is the join URL (PATCH /v2/bookings/{uid}/location as the coach).
-  BOOST_TEST_REQUIRE(wait_until([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
   BOOST_TEST(cal_booking(uid)["location"].asString() == join);
   // The meeting at Zoom: what we asked for.
   auto z = http("GET", base_url() + "/api/cal/zoom/bookings/" + uid, coach.auth);
@@ -206,7 +171,7 @@ BOOST_FIXTURE_TEST_CASE(a_booking_gets_a_meeting_and_its_join_url_reaches_the_bo
   // The confirmation mails (queued with the booking, sent after the meeting) carry the join link.
   const std::string title = db.query_one("SELECT title FROM EventType WHERE cal_event_type_id = ?", {et})->str("title");
   if (mails_with(title, "x") >= 0)
-    BOOST_TEST(wait_until([&] { return mails_with(title, "/j/" + m.str("zoom_meeting_id")) >= 2; }, 30000));
+    BOOST_TEST(eventually([&] { return mails_with(title, "/j/" + m.str("zoom_meeting_id")) >= 2; }, 30));
   // The same change again queues nothing new: exactly one meeting for the chain.
   BOOST_TEST(db.query_one("SELECT COUNT(*) AS n FROM zoom_meetings WHERE chain_root_uid = ?", {uid})->i64("n") == 1);
 }
@@ -226,7 +191,7 @@ BOOST_FIXTURE_TEST_CASE(reschedule_moves_the_same_meeting_and_cancel_deletes_it,
   BOOST_TEST_REQUIRE(r.status == 200, r.body);
   const std::string uid2 = r.json()["data"]["uid"].asString();
   BOOST_TEST_REQUIRE(uid2 != uid);
-  BOOST_TEST_REQUIRE(wait_until([&] {
+  BOOST_TEST_REQUIRE(zoom_eventually([&] {
     auto x = meeting_of(uid);
     return x && x->str("booking_uid") == uid2 && x->str("start_iso") == slots[3];
   }));
@@ -241,13 +206,13 @@ BOOST_FIXTURE_TEST_CASE(reschedule_moves_the_same_meeting_and_cancel_deletes_it,
   BOOST_TEST_REQUIRE(live.status == 200, live.body);
   BOOST_TEST(live.json()["data"]["live"]["start_time"].asString() == slots[3]);
   BOOST_TEST(live.json()["data"]["bookingUid"].asString() == uid2);
-  BOOST_TEST_REQUIRE(wait_until([&] { return meeting_of(uid)->str("cal_location_uid") == uid2; }));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return meeting_of(uid)->str("cal_location_uid") == uid2; }));
   BOOST_TEST(cal_booking(uid2)["location"].asString() == join);
 
   const int64_t deleted0 = zoom_counter("meetings_deleted");
   auto c = http("POST", base_url() + "/api/cal/bookings/" + uid2 + "/cancel", agent.json, "{\"reason\":\"sick\"}");
   BOOST_TEST_REQUIRE(c.status == 200, c.body);
-  BOOST_TEST_REQUIRE(wait_until([&] { return state_of(uid) == "deleted"; }), "state " << state_of(uid));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return state_of(uid) == "deleted"; }), "state " << state_of(uid));
   BOOST_TEST(zoom_counter("meetings_deleted") >= deleted0 + 1);
   auto gone = http("GET", base_url() + "/api/cal/zoom/meetings/" + m.str("id"), coach.auth);
   BOOST_TEST(gone.status == 404, gone.body);
@@ -294,7 +259,7 @@ BOOST_FIXTURE_TEST_CASE(a_meeting_deleted_in_zoom_is_made_again, Fx) {
   BOOST_TEST_REQUIRE(!slots.empty());
   const std::string uid = book(agent, coach, et, slots[0]);
   const db::Row m = created(uid);
-  BOOST_TEST_REQUIRE(wait_until([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
   BOOST_TEST_REQUIRE(zoom_post("/_emulator/webhook/validate", "{}").status == 200);
   // Someone deletes it in Zoom (with a token of their own); Zoom sends meeting.deleted.
   auto tok = http("POST", cfg().zoom_oauth_token_url + "?grant_type=account_credentials&account_id=" + cfg().zoom_account_id,
@@ -303,7 +268,7 @@ BOOST_FIXTURE_TEST_CASE(a_meeting_deleted_in_zoom_is_made_again, Fx) {
   auto del = http("DELETE", cfg().zoom_api_base_url + "/meetings/" + m.str("zoom_meeting_id"),
                   {{"Authorization", "Bearer " + tok.json()["access_token"].asString()}});
   BOOST_TEST_REQUIRE(del.status == 204, del.body);
-  BOOST_TEST_REQUIRE(wait_until([&] {
+  BOOST_TEST_REQUIRE(zoom_eventually([&] {
                        auto x = meeting_of(uid);
                        return x->str("state") == "created" && x->str("zoom_meeting_id") != m.str("zoom_meeting_id");
                      }),
@@ -311,7 +276,7 @@ BOOST_FIXTURE_TEST_CASE(a_meeting_deleted_in_zoom_is_made_again, Fx) {
   const db::Row m2 = *meeting_of(uid);
   BOOST_TEST(m2.str("join_url") != m.str("join_url"));
   BOOST_TEST(db.query_one("SELECT join_url FROM CalBooking WHERE cal_uid = ?", {uid})->str("join_url") == m2.str("join_url"));
-  BOOST_TEST_REQUIRE(wait_until([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return meeting_of(uid)->str("cal_location_uid") == uid; }));
   BOOST_TEST(cal_booking(uid)["location"].asString() == m2.str("join_url"));
 }
 
@@ -336,7 +301,7 @@ BOOST_FIXTURE_TEST_CASE(a_meeting_made_by_a_lost_attempt_is_adopted_not_duplicat
                           "ORDER BY id DESC LIMIT 1", {"%" + uid + "%"});
     return j && j->str("status") == "pending" && j->i64("attempts") >= 1;
   };
-  BOOST_TEST_REQUIRE(wait_until([&] { return state_of(uid) == "failed" && job_waiting(); }));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return state_of(uid) == "failed" && job_waiting(); }));
   // Hold the retry, then play an attempt that created the meeting at Zoom and
   // died before storing it: the meeting exists with the chain's marker.
   db.exec("UPDATE jobs SET run_after = CURRENT_TIMESTAMP(3) + INTERVAL 1 HOUR WHERE kind = 'zoom_meeting' "
@@ -351,7 +316,7 @@ BOOST_FIXTURE_TEST_CASE(a_meeting_made_by_a_lost_attempt_is_adopted_not_duplicat
                        "\",\"duration\":30,\"agenda\":\"Coaching session. (ref " + uid + ")\"}");
   BOOST_TEST_REQUIRE(lost.status == 201, lost.body);
   const std::string lost_id = std::to_string(lost.json()["id"].asInt64());
-  BOOST_TEST_REQUIRE(wait_until([&] {
+  BOOST_TEST_REQUIRE(zoom_eventually([&] {
                        nudge_jobs(uid);
                        return state_of(uid) == "created";
                      }),
@@ -422,7 +387,7 @@ BOOST_FIXTURE_TEST_CASE(a_zoom_outage_keeps_the_booking_and_the_retry_creates_th
   const std::string uid = book(agent, coach, et, slots[0]);   // the booking is made (201)
   BOOST_TEST(db.query_one("SELECT status FROM CalBooking WHERE cal_uid = ?", {uid})->str("status") == "accepted");
   // The failure is visible: state failed with the error, the job waits to retry.
-  BOOST_TEST_REQUIRE(wait_until([&] { return state_of(uid) == "failed"; }), "state " << state_of(uid));
+  BOOST_TEST_REQUIRE(zoom_eventually([&] { return state_of(uid) == "failed"; }), "state " << state_of(uid));
   auto m = *meeting_of(uid);
   BOOST_TEST(m.str("last_error").find("zoom_unavailable") != std::string::npos, m.str("last_error"));
   BOOST_TEST(m.i64("n_attempts") >= 1);
@@ -435,19 +400,19 @@ BOOST_FIXTURE_TEST_CASE(a_zoom_outage_keeps_the_booking_and_the_retry_creates_th
   // The confirmation mails went out before the meeting existed: they say the link follows.
   const std::string title = db.query_one("SELECT title FROM EventType WHERE cal_event_type_id = ?", {et})->str("title");
   if (mails_with(title, "x") >= 0)
-    BOOST_TEST(wait_until([&] { return mails_with(title, "the link will follow") >= 2; }, 30000));
+    BOOST_TEST(eventually([&] { return mails_with(title, "the link will follow") >= 2; }, 30));
   // Still failing on the next attempt (the job is retried, not dropped).
-  BOOST_TEST_REQUIRE(wait_until([&] {
+  BOOST_TEST_REQUIRE(zoom_eventually([&] {
     nudge_jobs(uid);
     return meeting_of(uid)->i64("n_attempts") >= 2;
   }));
   BOOST_TEST(state_of(uid) == "failed");
   // After the outage the retried job creates it.
   BOOST_TEST_REQUIRE(http("DELETE", zoom_url() + "/_emulator/faults").status == 200);
-  BOOST_TEST_REQUIRE(wait_until([&] {
+  BOOST_TEST_REQUIRE(eventually([&] {
                        nudge_jobs(uid);
                        return state_of(uid) == "created";
-                     }, 60000),
+                     }, 60),
                      "state " << state_of(uid));
   m = *meeting_of(uid);
   BOOST_TEST(m.i64("n_attempts") >= 3);
@@ -529,7 +494,7 @@ BOOST_FIXTURE_TEST_CASE(meeting_events_reach_the_session_evidence, Fx) {
     return r->i64("n") >= 1;
   };
   for (const char* ev : {"meeting.started", "meeting.participant_joined", "meeting.participant_left", "meeting.ended"})
-    BOOST_TEST(wait_until([&] { return applied(ev); }, 30000), ev);
+    BOOST_TEST(eventually([&] { return applied(ev); }, 30), ev);
   auto m = *db.query_one("SELECT zoom_status, started_at IS NOT NULL AS s, ended_at IS NOT NULL AS e FROM zoom_meetings "
                          "WHERE chain_root_uid = ?", {uid});
   BOOST_TEST(m.str("zoom_status") == "ended");

@@ -39,7 +39,6 @@ using namespace coach::testing;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 std::string zoom_url() {
   std::string u = env_or("COACH_ZOOM_URL", "");

@@ -2,10 +2,14 @@
  * stack (make test starts it and exports COACH_CONFIG, COACH_BASE_URL ...). */
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -105,6 +109,63 @@ inline std::string add_days(const std::string& ymd, int n) {
   char buf[16];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/* A signed-in user: auth carries a Clerk session token, json adds the JSON
+ * content type for requests with a body. */
+struct Person {
+  int64_t id = 0;
+  Headers auth, json;
+};
+
+/* A fresh user of role with a session token. */
+inline Person signed_in(db::Db& db, const std::string& role, const std::string& tz = "Europe/London") {
+  Person p;
+  p.id = create_user(db, role, tz);
+  p.auth = {{"Authorization", "Bearer " + clerk_token(clerk_id_of(db, p.id))}};
+  p.json = p.auth;
+  p.json.emplace_back("Content-Type", "application/json");
+  return p;
+}
+
+/* A fresh coach, onboarded as a Cal.com managed user (throws if that fails). */
+inline Person onboarded_coach(db::Db& db, const std::string& tz = "Europe/Madrid") {
+  Person c = signed_in(db, "coach", tz);
+  auto r = http("POST", base_url() + "/api/cal/coaches/onboard", c.json, "{}");
+  if (r.status != 200) throw std::runtime_error("onboarding: " + std::to_string(r.status) + " " + r.body);
+  return c;
+}
+
+/* An ISO instant without its fraction: slot lists may write milliseconds. */
+inline std::string norm_iso(const std::string& iso) {
+  auto dot = iso.find('.');
+  return dot == std::string::npos ? iso : iso.substr(0, dot) + "Z";
+}
+
+/* The free slot starts of one UTC day (YYYY-MM-DD) of a coach's session
+ * type, as the availability API writes them (throws unless 200). */
+inline std::vector<std::string> day_slot_starts(int64_t coach_id, int64_t event_type_id, const std::string& day) {
+  auto r = http("GET", base_url() + "/api/cal/availability?coachId=" + std::to_string(coach_id) +
+                           "&eventTypeId=" + std::to_string(event_type_id) + "&start=" + day + "&end=" + day +
+                           "&timeZone=UTC");
+  if (r.status != 200) throw std::runtime_error("availability: " + std::to_string(r.status) + " " + r.body);
+  std::vector<std::string> out;
+  const Json::Value j = r.json();  // kept alive: the loops refer into it
+  for (const auto& d : j["data"]["days"])
+    for (const auto& slot : d["slots"]) out.push_back(slot["start"].asString());
+  return out;
+}
+
+/* Polls f every 250 ms until it holds or timeout_s passed; f's last answer. */
+inline bool eventually(const std::function<bool()>& f, int timeout_s = 25) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return f();
 }
 
 }  // namespace coach::testing
