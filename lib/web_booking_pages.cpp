@@ -675,7 +675,31 @@ std::pair<std::string, std::string> calendar_links(const std::string& title, slo
   return {g, o};
 }
 
-/* Everything the session pages show of one booking, times in viewer_zone. */
+/* The payment of a booking (issue 7); null when free. */
+Json::Value payment_view(const bookings::BookingView& b) {
+  if (b.payment_status.empty()) return Json::Value();
+  Json::Value p;
+  p["status"] = b.payment_status;
+  p["status_label"] = b.payment_status == "paid"                 ? "Paid"
+                      : b.payment_status == "partially_refunded" ? "Partially refunded"
+                      : b.payment_status == "refunded"           ? "Refunded"
+                      : b.payment_status == "pending"            ? "Awaiting payment"
+                      : b.payment_status == "failed"             ? "Payment failed"
+                                                                 : "Payment expired";
+  const std::string currency = b.payment_currency.empty() ? b.event_type.currency : b.payment_currency;
+  p["paid"] = payments::format_money(b.amount_paid_minor, currency);
+  p["refunded"] = b.amount_refunded_minor > 0 ? Json::Value(payments::format_money(b.amount_refunded_minor, currency))
+                                              : Json::Value();
+  // Our own /receipts/ page, else only an http(s) link (Stripe's receipt).
+  p["receipt_url"] = text_or_null(b.receipt_url.rfind("/", 0) == 0 ? b.receipt_url : safe_url(b.receipt_url));
+  return p;
+}
+
+}  // namespace
+
+/* Declared in web_session_pages.hpp: the booking pages and the session pages
+ * show a booking alike. */
+/* Everything the booking and session pages show of one booking, times in viewer_zone. */
 Json::Value booking_json(Context& ctx, const bookings::BookingView& b, const std::string& viewer_zone, bool with_answers) {
   Json::Value v;
   auto st = slots::parse_iso(b.start_utc), en = slots::parse_iso(b.end_utc);
@@ -729,6 +753,8 @@ Json::Value booking_json(Context& ctx, const bookings::BookingView& b, const std
   v["google_url"] = g;
   v["outlook_url"] = o;
   v["show_calendar_links"] = b.is_upcoming;
+  v["payment"] = payment_view(b);
+  v["has_payment"] = !b.payment_status.empty();
   Json::Value answers(Json::arrayValue);
   if (with_answers && b.responses.isObject() && !b.responses.empty()) {
     std::map<std::string, std::string> labels;
@@ -752,6 +778,8 @@ Json::Value booking_json(Context& ctx, const bookings::BookingView& b, const std
   v["has_answers"] = !answers.empty();
   return v;
 }
+
+namespace {
 
 /* ---------------------------------------------------------------- /book */
 
@@ -889,24 +917,6 @@ Response book_post(Context& ctx, const Request& req, const session::Auth& auth, 
   if (e.code == "idempotency_conflict")
     msg = "This form was already sent and is still being processed; check My sessions before booking again.";
   return render_book_form(ctx, req, auth, s, *start, posted, errors, msg, e.code, key, e.http_status);
-}
-
-/* The payment of a booking for the confirmation page (issue 7); null when free. */
-Json::Value payment_view(const bookings::BookingView& b) {
-  if (b.payment_status.empty()) return Json::Value();
-  Json::Value p;
-  p["status"] = b.payment_status;
-  p["status_label"] = b.payment_status == "paid"                 ? "Paid"
-                      : b.payment_status == "partially_refunded" ? "Partially refunded"
-                      : b.payment_status == "refunded"           ? "Refunded"
-                      : b.payment_status == "pending"            ? "Awaiting payment"
-                      : b.payment_status == "failed"             ? "Payment failed"
-                                                                 : "Payment expired";
-  p["paid"] = payments::format_money(b.amount_paid_minor, b.payment_currency);
-  p["refunded"] = b.amount_refunded_minor > 0 ? Json::Value(payments::format_money(b.amount_refunded_minor, b.payment_currency))
-                                              : Json::Value();
-  p["receipt_url"] = text_or_null(b.receipt_url);
-  return p;
 }
 
 Response book_confirmation(Context& ctx, const Request& req, const session::Auth& auth) {

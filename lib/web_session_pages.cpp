@@ -89,112 +89,12 @@ std::string long_date(const std::string& ymd) {
          std::to_string(y);
 }
 
-std::string when_text(slots::Instant a, slots::Instant b, const std::string& zone) {
-  Local x = local_of(a, zone), y = local_of(b, zone);
-  std::string s = long_date(x.ymd) + ", " + x.hhmm;
-  if (x.ymd == y.ymd) return s + "–" + y.hhmm;
-  return s + " – " + long_date(y.ymd) + ", " + y.hhmm;
-}
-
-std::string zone_text(const std::string& zone, slots::Instant at) { return zone + " (" + local_of(at, zone).utc_offset + ")"; }
-
 /* An ISO UTC time as "27 Nov, 09:03" in zone ("" for ""). */
 std::string short_time(const std::string& iso, const std::string& zone) {
   auto t = slots::parse_iso(iso);
   if (!t) return "";
   Local l = local_of(*t, zone);
   return long_date(l.ymd) + ", " + l.hhmm;
-}
-
-std::string price_label(int64_t minor, const std::string& currency) {
-  if (minor <= 0) return "Free";
-  if (currency == "JPY") return std::to_string(minor) + " " + currency;
-  std::string frac = std::to_string(minor % 100);
-  if (frac.size() < 2) frac.insert(0, "0");
-  return std::to_string(minor / 100) + "." + frac + " " + currency;
-}
-
-std::string booking_status_label(const bookings::BookingView& b) {
-  if (!b.rescheduled_to_uid.empty()) return "Rescheduled";
-  if (b.status == "cancelled") return "Cancelled";
-  if (b.status == "rejected") return "Declined";
-  if (b.status == "pending") return b.is_upcoming ? "Awaiting confirmation" : "Past";
-  return b.is_upcoming ? "Confirmed" : "Past";
-}
-
-std::string location_label(const std::string& loc) {
-  if (loc.empty()) return "";
-  if (loc == "integrations:zoom") return "Zoom";
-  if (loc == "integrations:daily" || loc == "integrations:cal-video") return "Cal Video";
-  if (loc == "integrations:google:meet") return "Google Meet";
-  if (loc.rfind("integrations:", 0) == 0) return loc.substr(13);
-  return loc;
-}
-
-std::string compact_utc(slots::Instant t) { return date::format("%Y%m%dT%H%M%SZ", t); }
-std::string iso_utc(slots::Instant t) { return date::format("%Y-%m-%dT%H:%M:%SZ", t); }
-
-/* Payment facts (filled by the payments module when the session is paid). */
-void payment_json(Json::Value& v, const bookings::BookingView& b) {
-  v["has_payment"] = !b.payment_status.empty();
-  if (b.payment_status.empty()) return;
-  Json::Value p;
-  p["status"] = b.payment_status;
-  p["paid"] = price_label(b.amount_paid_minor, b.payment_currency.empty() ? b.event_type.currency : b.payment_currency);
-  p["refunded"] = b.amount_refunded_minor > 0
-                      ? Json::Value(price_label(b.amount_refunded_minor,
-                                                b.payment_currency.empty() ? b.event_type.currency : b.payment_currency))
-                      : Json::Value();
-  const std::string receipt = b.receipt_url.rfind("/", 0) == 0 ? b.receipt_url : safe_url(b.receipt_url);
-  p["receipt_url"] = text_or_null(receipt);
-  v["payment"] = p;
-}
-
-/* What both pages show of one booking, times in zone. */
-Json::Value booking_json(const bookings::BookingView& b, const std::string& zone) {
-  Json::Value v;
-  auto st = slots::parse_iso(b.start_utc), en = slots::parse_iso(b.end_utc);
-  const slots::Instant s = st ? *st : std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  const slots::Instant e = en ? *en : s;
-  const std::string title = b.event_type.title.empty() ? b.title : b.event_type.title;
-  const std::string agent_zone = usable_zone(b.agent.time_zone), coach_zone = usable_zone(b.coach.time_zone);
-  v["uid"] = b.uid;
-  v["status"] = b.status;
-  v["status_label"] = booking_status_label(b);
-  v["title"] = title;
-  v["coach_name"] = b.coach.name;
-  v["agent_name"] = b.agent.name;
-  v["viewer_role"] = b.viewer_role;
-  v["is_agent"] = b.viewer_role == "agent";
-  v["is_coach"] = b.viewer_role == "coach";
-  v["is_admin"] = b.viewer_role == "admin";
-  if (b.viewer_role == "agent") v["with_text"] = "with " + b.coach.name + " (coach)";
-  else if (b.viewer_role == "coach") v["with_text"] = "with " + b.agent.name + " (agent)";
-  else v["with_text"] = b.coach.name + " (coach) and " + b.agent.name + " (agent)";
-  v["start_iso"] = b.start_utc;
-  v["when"] = when_text(s, e, zone);
-  v["when_zone"] = zone_text(zone, s);
-  v["when_agent"] = when_text(s, e, agent_zone);
-  v["agent_zone"] = zone_text(agent_zone, s);
-  v["when_coach"] = when_text(s, e, coach_zone);
-  v["coach_zone"] = zone_text(coach_zone, s);
-  v["date_label"] = long_date(local_of(s, zone).ymd);
-  v["time_label"] = local_of(s, zone).hhmm + "–" + local_of(e, zone).hhmm;
-  v["length_min"] = b.event_type.length_min;
-  v["price"] = price_label(b.event_type.price_minor, b.event_type.currency);
-  const std::string join = safe_url(b.join_url);
-  v["join_url"] = text_or_null(join);
-  v["location"] = text_or_null(join.empty() ? location_label(b.location) : "");
-  v["detail_href"] = "/my/sessions/" + b.uid;
-  v["reschedule_href"] = "/my/sessions/" + b.uid + "/reschedule";
-  v["cancel_href"] = "/my/sessions/" + b.uid + "/cancel";
-  v["can_cancel"] = b.can_cancel;
-  v["can_reschedule"] = b.can_reschedule;
-  v["cancel_reason"] = text_or_null(b.cancel_reason);
-  v["rescheduled_to_href"] = b.rescheduled_to_uid.empty() ? Json::Value() : Json::Value("/my/sessions/" + b.rescheduled_to_uid);
-  v["rescheduled_from_href"] = b.rescheduled_from_uid.empty() ? Json::Value() : Json::Value("/my/sessions/" + b.rescheduled_from_uid);
-  payment_json(v, b);
-  return v;
 }
 
 /* The session block: status, join button, attendance, actions. */
@@ -273,44 +173,7 @@ Response render_detail(Context& ctx, const Request& req, const session::Auth& au
   auto zone = zone_choice(req.param("tz"), auth);
   const std::string z = zone ? *zone : usable_zone(auth.user->time_zone);
   Json::Value data;
-  Json::Value bj = booking_json(b, z);
-  bj["show_calendar_links"] = b.is_upcoming;
-  if (b.is_upcoming) {
-    auto st = slots::parse_iso(b.start_utc), en = slots::parse_iso(b.end_utc);
-    if (st && en) {
-      const std::string other = b.viewer_role == "coach" ? b.agent.name : b.coach.name;
-      const std::string title = bj["title"].asString() + " with " + other;
-      std::string details = title + "\nManage: " + ctx.cfg.public_base_url + "/my/sessions/" + b.uid;
-      if (!safe_url(b.join_url).empty()) details += "\nJoin: " + b.join_url;
-      bj["google_url"] = "https://calendar.google.com/calendar/render?action=TEMPLATE&text=" + url_encode(title) +
-                         "&dates=" + compact_utc(*st) + "/" + compact_utc(*en) + "&details=" + url_encode(details);
-      bj["outlook_url"] = "https://outlook.live.com/calendar/0/deeplink/compose?path=/calendar/action/compose&rru=addevent&subject=" +
-                          url_encode(title) + "&startdt=" + url_encode(iso_utc(*st)) + "&enddt=" + url_encode(iso_utc(*en)) +
-                          "&body=" + url_encode(details);
-    }
-  }
-  // The session type's answers, labelled.
-  Json::Value answers(Json::arrayValue);
-  if (b.responses.isObject() && !b.responses.empty()) {
-    std::map<std::string, std::string> labels;
-    if (auto et = availability::find_event_type(ctx.db, b.event_type.cal_event_type_id))
-      for (const auto& f : et->booking_fields)
-        if (f.isObject()) labels[json::str(f, "slug")] = json::str(f, "label", json::str(f, "slug"));
-    for (const auto& k : b.responses.getMemberNames()) {
-      const Json::Value& val = b.responses[k];
-      std::string text;
-      if (val.isString()) text = val.asString();
-      else if (val.isBool()) text = val.asBool() ? "Yes" : "No";
-      else if (val.isArray()) {
-        for (const auto& x : val) text += (text.empty() ? "" : ", ") + (x.isString() ? x.asString() : json::write(x));
-      } else if (!val.isNull()) text = json::write(val);
-      Json::Value a;
-      a["label"] = labels.count(k) && !labels[k].empty() ? labels[k] : k;
-      a["value"] = text;
-      answers.append(a);
-    }
-  }
-  bj["answers"] = answers;
+  Json::Value bj = booking_json(ctx, b, z, true);
   data["b"] = bj;
   data["notice"] = text_or_null(notice);
   data["notice_kind"] = notice_kind;
@@ -382,7 +245,7 @@ Response list(Context& ctx, const Request& req, const session::Auth& auth) {
   data["status"] = tab;
   Json::Value items(Json::arrayValue);
   for (const auto& s : pg.items) {
-    Json::Value x = booking_json(s.booking, *zone);
+    Json::Value x = booking_json(ctx, s.booking, *zone, false);
     x["s"] = session_json(s, *zone);
     x["session_status"] = s.status;
     x["session_status_label"] = sessions::status_label(s.status);

@@ -8,6 +8,16 @@
 #include "bookings.hpp"
 #include "web.hpp"
 
+namespace coach::web {
+
+/* Everything the booking and session pages show of one booking b (already
+ * authorized), times in viewer_zone: labels, times in each party's zone,
+ * links, calendar links, the payment, and with_answers the agent's answers
+ * (web_booking_pages.cpp). */
+Json::Value booking_json(Context& ctx, const bookings::BookingView& b, const std::string& viewer_zone, bool with_answers);
+
+}  // namespace coach::web
+
 namespace coach::web::session_pages {
 
 /* GET /my/sessions: the viewer's sessions (dashboard). auth.user is set. */
