@@ -45,22 +45,6 @@ inline Json::Value fault_json(const Fault& f) {
   return j;
 }
 
-/* Takes one use of the first pending fault matching the request, if any.
- * Precondition: st.mu held. */
-inline std::optional<Fault> take_fault(State& st, const std::string& method, const std::string& path) {
-  for (auto it = st.faults.begin(); it != st.faults.end(); ++it) {
-    if (!starts_with(path, it->path_prefix)) continue;
-    if (!it->method.empty() && it->method != method && !(it->method == "GET" && method == "HEAD")) {
-      continue;
-    }
-    Fault f = *it;
-    if (--it->remaining <= 0) st.faults.erase(it);
-    st.counters.n_faults_fired++;
-    return f;
-  }
-  return std::nullopt;
-}
-
 /* POST /_emulator/reset: back to the start-up state. Webhook deliveries
  * built before it are not sent (held, delayed, queued and scheduled ones are
  * dropped) and the reply waits (up to 6 s) for sends already in progress, so
@@ -575,7 +559,7 @@ inline Reply handle_control_clock(Call& c) {
   if (n_set > 1) return control_error("give at most one of nowMs, offsetMs, advanceMs");
   if (b.isMember("frozen") && !b["frozen"].isBool()) return control_error("frozen must be a boolean");
   if (b.isMember("reset") && !b["reset"].isBool()) return control_error("reset must be a boolean");
-  const int64_t real = now_ms();
+  const int64_t real = real_now_ms();
   const int64_t current = emulator_now(c.st);
   int64_t target = current;
   if (b.get("reset", false).asBool()) {

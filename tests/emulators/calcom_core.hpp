@@ -34,8 +34,18 @@
 #include <vector>
 
 #include "crypto.hpp"
+#include "emu_common.hpp"
 
 namespace calcom_emu {
+
+using emu::parse_form;
+using emu::parse_int64;
+using emu::random_base62;
+using emu::real_now_ms;
+using emu::starts_with;
+using emu::to_lower;
+using emu::url_decode;
+using emu::url_encode;
 
 /* ---------------------------------------------------------------- config */
 
@@ -386,16 +396,11 @@ struct State {
 
 /* ------------------------------------------------------------ time helpers */
 
-inline int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /* The emulator's "now": what every handler sees as the current time (token
  * expiry, minimum notice, reservations, createdAt...). Precondition: st.mu
  * held or no threads. */
 inline int64_t emulator_now(const State& st) {
-  return st.clock_frozen ? st.clock_frozen_ms : now_ms() + st.clock_offset_ms;
+  return st.clock_frozen ? st.clock_frozen_ms : real_now_ms() + st.clock_offset_ms;
 }
 
 /* "2026-03-01T10:00:00.000Z" */
@@ -465,15 +470,6 @@ inline bool json_as_int64(const Json::Value& v, int64_t& out) {
 
 /* ------------------------------------------------------- string helpers */
 
-inline std::string to_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-inline bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
 inline std::string trim(const std::string& s) {
   size_t a = 0, b = s.size();
   while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
@@ -491,20 +487,6 @@ inline std::vector<std::string> split(const std::string& s, char sep) {
     start = pos + 1;
   }
   return out;
-}
-
-/* Parses a whole string as a decimal integer (optional leading '-'). */
-inline bool parse_int64(const std::string& s, int64_t& out) {
-  if (s.empty() || s.size() > 18) return false;
-  size_t i = (s[0] == '-') ? 1 : 0;
-  if (i == s.size()) return false;
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = (s[0] == '-') ? -v : v;
-  return true;
 }
 
 /* Number of Unicode code points in UTF-8 text (for length limits). */
@@ -565,58 +547,7 @@ inline bool is_http_url(const std::string& s) {
   return true;
 }
 
-/* ------------------------------------------------------ URL / HTML helpers */
-
-inline std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
-inline std::string url_decode(const std::string& s) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 &&
-               hexval(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-/* application/x-www-form-urlencoded -> map (first value of a repeated key wins). */
-inline std::map<std::string, std::string> parse_form(const std::string& body) {
-  std::map<std::string, std::string> out;
-  if (body.empty()) return out;
-  for (const auto& pair : split(body, '&')) {
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string k = url_decode(pair.substr(0, eq));
-    std::string v = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
-    out.emplace(k, v);
-  }
-  return out;
-}
+/* ----------------------------------------------------------- HTML helpers */
 
 inline std::string html_escape(const std::string& s) { return coach::html::text(s); }
 
@@ -767,7 +698,7 @@ inline Reply error_reply_full(const Call& c, int status, const std::string& code
                               const std::string& message, const Json::Value& details) {
   Json::Value env(Json::objectValue);
   env["status"] = "error";
-  env["timestamp"] = iso_utc_ms(c.now_ms ? c.now_ms : now_ms());
+  env["timestamp"] = iso_utc_ms(c.now_ms ? c.now_ms : real_now_ms());
   env["path"] = c.req.target.empty() ? c.req.path : c.req.target;
   Json::Value err(Json::objectValue);
   err["code"] = code;
@@ -1035,15 +966,6 @@ inline bool is_hhmm(const std::string& s) {
 }
 
 /* ------------------------------------------------------------- ids, emails */
-
-/* n random characters of [0-9A-Za-z] (booking uids, iCal uids). */
-inline std::string random_base62(size_t n) {
-  static const char* alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string bytes = coach::crypto::random_bytes(n);
-  std::string out;
-  for (unsigned char b : bytes) out.push_back(alphabet[b % 62]);
-  return out;
-}
 
 /* Booking outputs' displayEmail: the address with a "+<25 alphanumerics>"
  * segment (a platform client id) removed from the local part. */

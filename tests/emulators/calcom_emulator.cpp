@@ -12,13 +12,11 @@
  *   calcom_bookings.hpp     /v2/bookings
  *   calcom_webhooks.hpp     webhooks: management, payloads, delivery, MEETING_* jobs
  *   calcom_control.hpp  /_emulator/ test control API (reset, faults, clock, ...)
- * This file parses the flags, holds the route table and runs the server and
- * the webhook worker thread. Every handler runs under State::mu, so the
- * server is race-free with httplib's thread pool; webhook HTTP sends happen
- * after the lock is released. One log line per request goes to stderr. */
-#include <pthread.h>
-#include <signal.h>
-
+ * This file parses the flags, holds the route table and runs the server
+ * (through emu::serve, emu_common.hpp) and the webhook worker thread. Every
+ * handler runs under State::mu, so the server is race-free with httplib's
+ * thread pool; webhook HTTP sends happen after the lock is released. One log
+ * line per request goes to stderr. */
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -54,55 +52,37 @@ inline const char* k_usage =
     "  --rate-limit-per-min N    throttle /v2 requests per credential (default 0: off)\n"
     "  --threads N               HTTP worker threads (default 32)\n";
 
-[[noreturn]] inline void die_usage(const std::string& message) {
-  std::cerr << "calcom_emulator: " << message << "\n" << k_usage;
-  std::exit(2);
-}
-
-/* Parses argv into a Config; any bad or missing flag exits with status 2.
- * Accepts "--flag value" and "--flag=value". */
+/* Parses argv into a Config; any bad or missing flag exits with status 2. */
 inline Config parse_flags(int argc, char** argv) {
   Config cfg;
   bool saw_oauth2 = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], value;
-    bool has_inline = false;
-    size_t eq = arg.find('=');
-    if (starts_with(arg, "--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto need_value = [&]() -> std::string {
-      if (has_inline) return value;
-      if (i + 1 >= argc) die_usage(arg + " needs a value");
-      return argv[++i];
-    };
+  emu::FlagReader flags(argc, argv, "calcom_emulator", k_usage);
+  while (flags.next()) {
+    const std::string& arg = flags.flag();
     auto need_int = [&](int64_t lo, int64_t hi) -> int64_t {
-      std::string v = need_value();
+      std::string v = flags.value();
       int64_t n = 0;
       if (!parse_int64(v, n) || n < lo || n > hi) {
-        die_usage(arg + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+        flags.die(arg + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                   "], got \"" + v + "\"");
       }
       return n;
     };
     auto need_url = [&]() -> std::string {
-      std::string v = need_value();
-      if (!is_http_url(v)) die_usage(arg + " must be an http(s) URL, got \"" + v + "\"");
+      std::string v = flags.value();
+      if (!is_http_url(v)) flags.die(arg + " must be an http(s) URL, got \"" + v + "\"");
       return v;
     };
-    if (arg == "--help" || arg == "-h") {
-      std::cout << k_usage;
-      std::exit(0);
+    if (flags.asks_help()) {
+      flags.print_usage_and_exit();
     } else if (arg == "--port") {
       cfg.port = static_cast<int>(need_int(0, 65535));
     } else if (arg == "--host") {
-      cfg.host = need_value();
+      cfg.host = flags.value();
     } else if (arg == "--client-id") {
-      cfg.client_id = need_value();
+      cfg.client_id = flags.value();
     } else if (arg == "--client-secret") {
-      cfg.client_secret = need_value();
+      cfg.client_secret = flags.value();
     } else if (arg == "--redirect-uri") {
       cfg.redirect_uris.push_back(need_url());
     } else if (arg == "--access-ttl-s") {
@@ -112,13 +92,13 @@ inline Config parse_flags(int argc, char** argv) {
     } else if (arg == "--organization-id") {
       cfg.organization_id = need_int(1, 1LL << 40);
     } else if (arg == "--no-organization") {
-      if (has_inline) die_usage("--no-organization takes no value");
+      flags.no_value();
       cfg.has_organization = false;
     } else if (arg == "--oauth2-client-id") {
-      cfg.oauth2_client_id = need_value();
+      cfg.oauth2_client_id = flags.value();
       saw_oauth2 = true;
     } else if (arg == "--oauth2-client-secret") {
-      cfg.oauth2_client_secret = need_value();
+      cfg.oauth2_client_secret = flags.value();
       saw_oauth2 = true;
     } else if (arg == "--oauth2-redirect-uri") {
       cfg.oauth2_redirect_uri = need_url();
@@ -132,17 +112,17 @@ inline Config parse_flags(int argc, char** argv) {
     } else if (arg == "--threads") {
       cfg.n_threads = static_cast<int>(need_int(1, 1024));
     } else {
-      die_usage("unknown argument \"" + arg + "\"");
+      flags.die("unknown argument \"" + arg + "\"");
     }
   }
-  if (cfg.client_id.empty()) die_usage("--client-id is required");
-  if (cfg.client_secret.empty()) die_usage("--client-secret is required");
+  if (cfg.client_id.empty()) flags.die("--client-id is required");
+  if (cfg.client_secret.empty()) flags.die("--client-secret is required");
   if (cfg.client_id.find_first_of("/?#% ") != std::string::npos) {
-    die_usage("--client-id must not contain '/', '?', '#', '%' or spaces");
+    flags.die("--client-id must not contain '/', '?', '#', '%' or spaces");
   }
   if (saw_oauth2 && (cfg.oauth2_client_id.empty() || cfg.oauth2_client_secret.empty() ||
                      cfg.oauth2_redirect_uri.empty())) {
-    die_usage("--oauth2-client-id, --oauth2-client-secret and --oauth2-redirect-uri go together");
+    flags.die("--oauth2-client-id, --oauth2-client-secret and --oauth2-redirect-uri go together");
   }
   bool cuid_like = cfg.client_id.size() == 25;
   for (unsigned char ch : cfg.client_id) if (!std::isalnum(ch)) cuid_like = false;
@@ -302,14 +282,14 @@ class Server {
     if (path.size() > 1 && path.back() == '/') path.pop_back();
     const bool is_control = starts_with(path, "/_emulator/");
 
-    Call c{req, {}, st_, cfg_, now_ms(), request_id, {}, {}};
+    Call c{req, {}, st_, cfg_, real_now_ms(), request_id, {}, {}};
     Reply reply;
     try {
       std::optional<Fault> fault;
       if (!is_control) {
         std::lock_guard<std::mutex> lock(st_.mu);
         st_.counters.n_requests++;
-        fault = take_fault(st_, method, path);
+        fault = emu::take_fault(st_, method, path);
       }
       if (fault && fault->delay_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
@@ -388,47 +368,19 @@ int main(int argc, char** argv) {
   st.jwt_key = coach::crypto::random_bytes(32);
   reset_state(st, cfg);
 
-  // SIGINT/SIGTERM are taken by a waiting thread (stopping the server cleanly);
-  // block them before httplib starts its workers so they inherit the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   Server server(cfg, st);
-  httplib::Server http;
-  const int n_threads = cfg.n_threads;
-  http.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
-  http.set_payload_max_length(1 << 20);
-  auto handler = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Patch(".*", handler);
-  http.Delete(".*", handler);
-  http.Put(".*", handler);
-  http.Options(".*", handler);
-  // HTTP/1.1 says a request with neither Content-Length nor chunked encoding
-  // has no body, but httplib 0.11 answers such a POST/PATCH/PUT with 400 (what
-  // `curl -X POST` and libcurl's CUSTOMREQUEST send). Serve those here, before
-  // httplib tries to read a body, as Express would.
-  http.set_pre_routing_handler([&server](const httplib::Request& req, httplib::Response& res) {
-    if ((req.method == "POST" || req.method == "PATCH" || req.method == "PUT" ||
-         req.method == "DELETE") &&
-        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      server.serve(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Requests httplib rejects before routing (a POST without Content-Length,
-  // an oversized body, a bad request line) still get an error envelope.
-  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
+  emu::ServeSpec spec;
+  spec.name = "calcom_emulator";
+  spec.host = cfg.host;
+  spec.port = cfg.port;
+  spec.n_threads = cfg.n_threads;
+  spec.routes_options = true;
+  spec.bodyless_methods = {"POST", "PATCH", "PUT", "DELETE"};
+  spec.handle = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
+  spec.fill_error = [](const httplib::Request& req, httplib::Response& res) {
     State none;
     Config none_cfg;
-    Call c{req, {}, none, none_cfg, now_ms(), random_uuid(), {}, {}};
+    Call c{req, {}, none, none_cfg, real_now_ms(), random_uuid(), {}, {}};
     std::string message = res.status == 413 ? "Request body too large"
                           : res.status == 400 && (req.method == "POST" || req.method == "PATCH" ||
                                                   req.method == "PUT")
@@ -438,33 +390,12 @@ int main(int argc, char** argv) {
     Reply r = error_reply(c, res.status, message);
     res.set_header("X-Request-Id", c.request_id);
     res.set_content(r.body, r.content_type);
-    std::fprintf(stderr, "calcom_emulator: %s %s %d (rejected by the HTTP layer)\n", req.method.c_str(),
-                 req.path.c_str(), res.status);
-  });
-
-  int port = cfg.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(cfg.host);
-    if (port <= 0) { std::cerr << "calcom_emulator: cannot bind " << cfg.host << "\n"; return 1; }
-  } else if (!http.bind_to_port(cfg.host, port)) {
-    std::cerr << "calcom_emulator: cannot bind " << cfg.host << ":" << port << "\n";
-    return 1;
-  }
-  std::cout << "calcom_emulator listening on http://" << cfg.host << ":" << port << std::endl;
-
-  std::thread([&http, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    http.stop();
-  }).detach();
-  std::thread webhook_worker([&st] { run_webhook_worker(st); });
-  bool ok = http.listen_after_bind();
-  {
+  };
+  spec.workers = {[&st] { run_webhook_worker(st); }};
+  spec.stop_workers = [&st] {
     std::lock_guard<std::mutex> lock(st.mu);
     st.webhook_stop = true;
     st.webhook_cv.notify_all();
-  }
-  webhook_worker.join();
-  std::cerr << "calcom_emulator: stopped\n";
-  return ok ? 0 : 1;
+  };
+  return emu::serve(spec);
 }

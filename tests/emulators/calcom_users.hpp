@@ -312,7 +312,7 @@ inline void reset_state(State& st, const Config& cfg) {
   st.webhook_queue.clear();
   st.webhook_epoch++;
   st.webhook_cv.notify_all();
-  const std::string created = iso_utc_ms(now_ms());
+  const std::string created = iso_utc_ms(real_now_ms());
 
   User owner;
   owner.id = 1000;

@@ -1223,7 +1223,7 @@ inline std::vector<OutgoingWebhook> route_webhooks(State& st, std::vector<Outgoi
       now.push_back(std::move(o));
     } else if (m.mode == "delay") {
       st.counters.n_webhook_delayed++;
-      enqueue_webhook(st, std::move(o), now_ms() + m.delay_ms);
+      enqueue_webhook(st, std::move(o), real_now_ms() + m.delay_ms);
     } else if (m.mode == "reorder") {
       st.counters.n_webhook_reordered++;
       st.webhook_held.push_back(std::move(o));
@@ -1318,7 +1318,7 @@ inline DeliveryRecord send_webhook(State& st, const OutgoingWebhook& o) {
 inline void send_webhooks_later(Call& c, std::vector<OutgoingWebhook> sends) {
   if (sends.empty()) return;
   if (c.st.webhook_mode.async) {
-    for (auto& o : sends) enqueue_webhook(c.st, std::move(o), now_ms());
+    for (auto& o : sends) enqueue_webhook(c.st, std::move(o), real_now_ms());
     return;
   }
   State* st = &c.st;
@@ -1418,7 +1418,7 @@ inline void sync_webhook_jobs(State& st, const Config& cfg, const Webhook& w, in
  * overdue are logged as expired and dropped). Precondition: st.mu held. */
 inline std::vector<OutgoingWebhook> take_due_webhooks(State& st) {
   std::vector<OutgoingWebhook> out;
-  const int64_t real = now_ms();
+  const int64_t real = real_now_ms();
   std::stable_sort(st.webhook_queue.begin(), st.webhook_queue.end(), [](const QueuedWebhook& a, const QueuedWebhook& b) {
     return a.due_real_ms != b.due_real_ms ? a.due_real_ms < b.due_real_ms : a.seq < b.seq;
   });
@@ -1463,9 +1463,9 @@ inline void run_webhook_worker(State& st) {
       lock.lock();
       continue;
     }
-    int64_t wake = now_ms() + 200;
+    int64_t wake = real_now_ms() + 200;
     for (const auto& q : st.webhook_queue) wake = std::min(wake, q.due_real_ms);
-    const int64_t wait = std::max<int64_t>(1, wake - now_ms());
+    const int64_t wait = std::max<int64_t>(1, wake - real_now_ms());
     st.webhook_cv.wait_for(lock, std::chrono::milliseconds(wait));
   }
 }

@@ -24,7 +24,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -33,6 +32,7 @@
 #include <vector>
 
 #include "crypto.hpp"
+#include "emu_common.hpp"
 #include "jwt.hpp"
 
 namespace {
@@ -58,15 +58,10 @@ struct Config {
   std::exit(2);
 }
 
-[[noreturn]] void die_usage(const std::string& msg) {
-  std::fprintf(stderr,
-               "clerk_emulator: %s\n"
-               "usage: clerk_emulator [--port N] [--issuer URL] [--authorized-party ORIGIN]\n"
-               "         [--allowed-redirect-origin ORIGIN]... [--key-file PATH] [--users FILE]\n"
-               "         [--token-ttl-s N]\n",
-               msg.c_str());
-  std::exit(2);
-}
+const char* k_usage =
+    "usage: clerk_emulator [--port N] [--issuer URL] [--authorized-party ORIGIN]\n"
+    "         [--allowed-redirect-origin ORIGIN]... [--key-file PATH] [--users FILE]\n"
+    "         [--token-ttl-s N]\n";
 
 bool parse_int(const std::string& s, int64_t lo, int64_t hi, int64_t& out) {
   if (s.empty() || s.size() > 12) return false;
@@ -93,42 +88,36 @@ bool is_origin(const std::string& s) {
 /* Accepts "--flag value" and "--flag=value". Exits with a message on anything else. */
 Config parse_flags(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i], value;
-    size_t eq = flag.find('=');
-    if (flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    } else if (flag == "-h" || flag == "--help") {
-      die_usage("help");
-    } else {
-      if (i + 1 >= argc) die_usage("missing value for " + flag);
-      value = argv[++i];
-    }
+  emu::FlagReader flags(argc, argv, "clerk_emulator", k_usage);
+  while (flags.next()) {
+    const std::string& flag = flags.flag();
+    if (!flags.has_inline() && flags.asks_help()) flags.die("help");
+    if (!flags.has_value()) flags.die("missing value for " + flag);
+    const std::string value = flags.value();
     int64_t n = 0;
     if (flag == "--port") {
-      if (!parse_int(value, 0, 65535, n)) die_usage("--port must be 0..65535, got '" + value + "'");
+      if (!parse_int(value, 0, 65535, n)) flags.die("--port must be 0..65535, got '" + value + "'");
       cfg.port = int(n);
     } else if (flag == "--issuer") {
-      if (!is_origin(value)) die_usage("--issuer must be an origin like https://clerk.example.test");
+      if (!is_origin(value)) flags.die("--issuer must be an origin like https://clerk.example.test");
       cfg.issuer = value;
     } else if (flag == "--authorized-party") {
-      if (!is_origin(value)) die_usage("--authorized-party must be an origin like http://localhost:8080");
+      if (!is_origin(value)) flags.die("--authorized-party must be an origin like http://localhost:8080");
       cfg.authorized_party = value;
     } else if (flag == "--allowed-redirect-origin") {
-      if (!is_origin(value)) die_usage("--allowed-redirect-origin must be an origin, got '" + value + "'");
+      if (!is_origin(value)) flags.die("--allowed-redirect-origin must be an origin, got '" + value + "'");
       cfg.redirect_origins.push_back(value);
     } else if (flag == "--key-file") {
-      if (value.empty()) die_usage("--key-file needs a path");
+      if (value.empty()) flags.die("--key-file needs a path");
       cfg.key_file = value;
     } else if (flag == "--users") {
-      if (value.empty()) die_usage("--users needs a path");
+      if (value.empty()) flags.die("--users needs a path");
       cfg.users_file = value;
     } else if (flag == "--token-ttl-s") {
-      if (!parse_int(value, 1, 10LL * 365 * 24 * 3600, n)) die_usage("--token-ttl-s must be a positive number");
+      if (!parse_int(value, 1, 10LL * 365 * 24 * 3600, n)) flags.die("--token-ttl-s must be a positive number");
       cfg.token_ttl_s = n;
     } else {
-      die_usage("unknown flag " + flag);
+      flags.die("unknown flag " + flag);
     }
   }
   if (cfg.redirect_origins.empty()) cfg.redirect_origins.push_back(cfg.authorized_party);
@@ -157,47 +146,6 @@ bool json_parse(const std::string& text, Json::Value& out) {
 }
 
 std::string html_escape(const std::string& s) { return coach::html::text(s); }
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-      out += char(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-/* application/x-www-form-urlencoded body -> first value of each name. */
-std::map<std::string, std::string> parse_form(const std::string& body) {
-  std::map<std::string, std::string> out;
-  size_t pos = 0;
-  while (pos <= body.size()) {
-    size_t amp = body.find('&', pos);
-    if (amp == std::string::npos) amp = body.size();
-    const std::string pair = body.substr(pos, amp - pos);
-    size_t eq = pair.find('=');
-    if (!pair.empty()) {
-      std::string name = url_decode(pair.substr(0, eq));
-      std::string value = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
-      out.emplace(std::move(name), std::move(value));
-    }
-    pos = amp + 1;
-  }
-  return out;
-}
 
 std::string read_file(const std::string& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
@@ -480,7 +428,7 @@ void handle_sign_in_page(State& st, const httplib::Request& req, httplib::Respon
 }
 
 void handle_sign_in_post(State& st, const httplib::Request& req, httplib::Response& res) {
-  const auto form = parse_form(req.body);
+  const auto form = emu::parse_form(req.body);
   auto field = [&](const char* name) {
     auto it = form.find(name);
     return it == form.end() ? std::string() : it->second;
@@ -634,20 +582,17 @@ int main(int argc, char** argv) {
 
   httplib::Server svr;
   const std::string host = "127.0.0.1";
-  int port = cfg.port;
-  if (port == 0) {
-    port = svr.bind_to_any_port(host);
-    if (port <= 0) die("cannot bind to a free port on " + host);
-  } else if (!svr.bind_to_port(host, port)) {
-    die("cannot bind to " + host + ":" + std::to_string(port) + " (in use?)");
+  const int port = emu::bind_port(svr, host, cfg.port);
+  if (port <= 0) {
+    die(cfg.port == 0 ? "cannot bind to a free port on " + host
+                      : "cannot bind to " + host + ":" + std::to_string(cfg.port) + " (in use?)");
   }
   cfg.port = port;
   if (cfg.issuer.empty()) cfg.issuer = "http://" + host + ":" + std::to_string(port);
 
   State st(cfg, std::move(key), std::move(users));
   install_routes(svr, st);
-  std::printf("clerk emulator listening on http://%s:%d\n", host.c_str(), port);
-  std::fflush(stdout);
+  emu::print_listening("clerk emulator", host, port);
   std::fprintf(stderr, "clerk_emulator: issuer %s, azp %s, kid %s, token ttl %llds\n",
                cfg.issuer.c_str(), cfg.authorized_party.c_str(), first_kid.c_str(),
                static_cast<long long>(cfg.token_ttl_s));

@@ -27,9 +27,16 @@
 #include <vector>
 
 #include "crypto.hpp"
+#include "emu_common.hpp"
 #include "html.hpp"
 
 namespace stripe_emu {
+
+using emu::random_base62;
+using emu::real_now_ms;
+using emu::starts_with;
+using emu::to_lower;
+using emu::url_decode;
 
 /* ---------------------------------------------------------------- config */
 
@@ -168,26 +175,11 @@ struct State {
 
 /* ------------------------------------------------------------ time, ids */
 
-inline int64_t real_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 /* The emulator clock (real time + /_emulator/clock advances). st.mu held. */
 inline int64_t now_ms(const State& st) { return real_now_ms() + st.clock_offset_ms; }
 inline int64_t now_s(const State& st) { return now_ms(st) / 1000; }
 
-inline std::string random_base62(size_t n) {
-  static const char* alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string bytes = coach::crypto::random_bytes(n);
-  std::string out;
-  for (unsigned char b : bytes) out.push_back(alphabet[b % 62]);
-  return out;
-}
 inline std::string new_id(const std::string& prefix) { return prefix + random_base62(24); }
-
-inline bool starts_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
 
 /* ------------------------------------------------------------- JSON */
 
@@ -287,42 +279,6 @@ inline Reply no_such(const Call& c, const std::string& object, const std::string
 }
 
 /* ------------------------------------------------------------ form decode */
-
-inline std::string url_decode(const std::string& s) {
-  auto hexval = [](char ch) -> int {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-inline std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[ch >> 4]);
-      out.push_back(hex[ch & 15]);
-    }
-  }
-  return out;
-}
 
 /* Splits "a[b][0][]" into {"a","b","0",""}; nullopt when malformed. */
 inline std::optional<std::vector<std::string>> split_bracket_key(const std::string& key) {

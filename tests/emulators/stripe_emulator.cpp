@@ -9,12 +9,10 @@
  *   stripe_pages.hpp     hosted checkout page, receipts, invoices
  *   stripe_control.hpp   /_emulator/ test controls
  * This file parses the flags, holds the route table, runs the request
- * pipeline (auth, form decoding, Idempotency-Key, faults) and the server,
- * the webhook sender threads and the expiry sweeper. Every handler runs
- * under State::mu; webhook HTTP sends happen without it. */
-#include <pthread.h>
-#include <signal.h>
-
+ * pipeline (auth, form decoding, Idempotency-Key, faults) and the server
+ * (through emu::serve, emu_common.hpp), the webhook sender threads and the
+ * expiry sweeper. Every handler runs under State::mu; webhook HTTP sends
+ * happen without it. */
 #include <iostream>
 #include <regex>
 #include <thread>
@@ -41,59 +39,42 @@ inline const char* k_usage =
     "  --refund-status S        status of new refunds: succeeded (default) or pending\n"
     "  --threads N              HTTP worker threads (default 16)\n";
 
-[[noreturn]] inline void die_usage(const std::string& message) {
-  std::cerr << "stripe_emulator: " << message << "\n" << k_usage;
-  std::exit(2);
-}
-
 inline Config parse_flags(int argc, char** argv) {
   Config cfg;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], value;
-    bool has_inline = false;
-    size_t eq = arg.find('=');
-    if (starts_with(arg, "--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto need_value = [&]() -> std::string {
-      if (has_inline) return value;
-      if (i + 1 >= argc) die_usage(arg + " needs a value");
-      return argv[++i];
-    };
+  emu::FlagReader flags(argc, argv, "stripe_emulator", k_usage);
+  while (flags.next()) {
+    const std::string& arg = flags.flag();
     auto need_int = [&](int64_t lo, int64_t hi) -> int64_t {
-      std::string v = need_value();
+      std::string v = flags.value();
       if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
-        die_usage(arg + " must be an integer, got \"" + v + "\"");
+        flags.die(arg + " must be an integer, got \"" + v + "\"");
       }
       int64_t n = std::stoll(v);
-      if (n < lo || n > hi) die_usage(arg + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      if (n < lo || n > hi) flags.die(arg + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
       return n;
     };
-    if (arg == "--help" || arg == "-h") {
-      std::cout << k_usage;
-      std::exit(0);
+    if (flags.asks_help()) {
+      flags.print_usage_and_exit();
     } else if (arg == "--port") {
       cfg.port = static_cast<int>(need_int(0, 65535));
     } else if (arg == "--host") {
-      cfg.host = need_value();
+      cfg.host = flags.value();
     } else if (arg == "--secret-key") {
-      std::string k = need_value();
-      if (k.empty() || k.find_first_of(" \t\r\n:") != std::string::npos) die_usage("--secret-key must be a key without spaces or ':'");
+      std::string k = flags.value();
+      if (k.empty() || k.find_first_of(" \t\r\n:") != std::string::npos) flags.die("--secret-key must be a key without spaces or ':'");
       cfg.secret_keys.push_back(k);
     } else if (arg == "--webhook-url") {
-      cfg.webhook_url = need_value();
-      if (!is_valid_url(cfg.webhook_url)) die_usage("--webhook-url must be an http(s) URL");
+      cfg.webhook_url = flags.value();
+      if (!is_valid_url(cfg.webhook_url)) flags.die("--webhook-url must be an http(s) URL");
     } else if (arg == "--webhook-secret") {
-      cfg.webhook_secret = need_value();
+      cfg.webhook_secret = flags.value();
     } else if (arg == "--old-webhook-secret") {
-      cfg.old_webhook_secret = need_value();
+      cfg.old_webhook_secret = flags.value();
     } else if (arg == "--api-version") {
-      cfg.api_version = need_value();
+      cfg.api_version = flags.value();
     } else if (arg == "--base-url") {
-      cfg.base_url = need_value();
-      if (!is_valid_url(cfg.base_url)) die_usage("--base-url must be an http(s) URL");
+      cfg.base_url = flags.value();
+      if (!is_valid_url(cfg.base_url)) flags.die("--base-url must be an http(s) URL");
       while (!cfg.base_url.empty() && cfg.base_url.back() == '/') cfg.base_url.pop_back();
     } else if (arg == "--webhook-timeout-ms") {
       cfg.webhook_timeout_ms = need_int(100, 120000);
@@ -102,18 +83,18 @@ inline Config parse_flags(int argc, char** argv) {
     } else if (arg == "--retries") {
       cfg.n_retries = static_cast<int>(need_int(0, 10));
     } else if (arg == "--refund-status") {
-      cfg.refund_status = need_value();
+      cfg.refund_status = flags.value();
       if (cfg.refund_status != "succeeded" && cfg.refund_status != "pending") {
-        die_usage("--refund-status must be succeeded or pending");
+        flags.die("--refund-status must be succeeded or pending");
       }
     } else if (arg == "--threads") {
       cfg.n_threads = static_cast<int>(need_int(1, 256));
     } else {
-      die_usage("unknown argument \"" + arg + "\"");
+      flags.die("unknown argument \"" + arg + "\"");
     }
   }
-  if (cfg.secret_keys.empty()) die_usage("at least one --secret-key is required");
-  if (!cfg.webhook_url.empty() && cfg.webhook_secret.empty()) die_usage("--webhook-url needs --webhook-secret");
+  if (cfg.secret_keys.empty()) flags.die("at least one --secret-key is required");
+  if (!cfg.webhook_url.empty() && cfg.webhook_secret.empty()) flags.die("--webhook-url needs --webhook-secret");
   return cfg;
 }
 
@@ -181,11 +162,6 @@ inline std::vector<Route> build_routes() {
 }
 
 /* ---------------------------------------------------------------- server */
-
-inline std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 class Server {
  public:
@@ -260,13 +236,7 @@ class Server {
     {
       std::lock_guard<std::mutex> lock(st_.mu);
       st_.counters.n_requests++;
-      for (auto it = st_.faults.begin(); it != st_.faults.end(); ++it) {
-        if (!starts_with(path, it->path_prefix) || (!it->method.empty() && it->method != method)) continue;
-        fault = *it;
-        if (--it->remaining <= 0) st_.faults.erase(it);
-        st_.counters.n_faults_fired++;
-        break;
-      }
+      fault = emu::take_fault(st_, method, path);
     }
     Reply r = api_pipeline(c, method, path, fault, drop);
     r.headers.emplace_back("Stripe-Version", c.api_version);
@@ -304,7 +274,7 @@ class Server {
     }
     // Parameters: the query string of a GET, the form body of a POST.
     if (method == "POST") {
-      const std::string ctype = lower(c.header("Content-Type"));
+      const std::string ctype = to_lower(c.header("Content-Type"));
       const size_t first = c.req.body.find_first_not_of(" \t\r\n");
       const bool json_body = ctype.find("json") != std::string::npos ||
                              (first != std::string::npos && (c.req.body[first] == '{' || c.req.body[first] == '['));
@@ -415,7 +385,7 @@ class Server {
     const std::string auth = c.header("Authorization");
     std::string key;
     const size_t sp = auth.find(' ');
-    const std::string scheme = lower(auth.substr(0, sp));
+    const std::string scheme = to_lower(auth.substr(0, sp));
     const std::string cred = sp == std::string::npos ? "" : auth.substr(sp + 1);
     if (scheme == "bearer") {
       key = cred;
@@ -457,67 +427,31 @@ int main(int argc, char** argv) {
   Config cfg = parse_flags(argc, argv);
   State st;
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  httplib::Server http;
-  const int n_threads = cfg.n_threads;
-  http.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
-  http.set_payload_max_length(1 << 20);
-  int port = cfg.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(cfg.host);
-    if (port <= 0) { std::cerr << "stripe_emulator: cannot bind " << cfg.host << "\n"; return 1; }
-  } else if (!http.bind_to_port(cfg.host, port)) {
-    std::cerr << "stripe_emulator: cannot bind " << cfg.host << ":" << port << "\n";
-    return 1;
-  }
-  if (cfg.base_url.empty()) cfg.base_url = "http://" + cfg.host + ":" + std::to_string(port);
-  reset_state(st, cfg);
-
   Server server(cfg, st);
-  auto handler = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Delete(".*", handler);
-  http.Put(".*", handler);
-  http.Patch(".*", handler);
-  // A POST without Content-Length (curl -X POST) has no body: serve it
-  // instead of letting httplib answer 400.
-  http.set_pre_routing_handler([&server](const httplib::Request& req, httplib::Response& res) {
-    if ((req.method == "POST" || req.method == "DELETE") && !req.has_header("Content-Length") &&
-        !req.has_header("Transfer-Encoding")) {
-      server.serve(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
+  emu::ServeSpec spec;
+  spec.name = "stripe_emulator";
+  spec.host = cfg.host;
+  spec.port = cfg.port;
+  spec.n_threads = cfg.n_threads;
+  // Stripe has no PATCH/PUT: those keep httplib's own answer.
+  spec.bodyless_methods = {"POST", "DELETE"};
+  spec.handle = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
+  spec.fill_error = [](const httplib::Request&, httplib::Response& res) {
     Json::Value e = jobj();
     e["type"] = "invalid_request_error";
     e["message"] = res.status == 413 ? "Request body too large" : "Bad request";
     Json::Value env = jobj();
     env["error"] = e;
     res.set_content(json_pretty(env) + "\n", "application/json");
-    std::fprintf(stderr, "stripe_emulator: %s %s %d (rejected by the HTTP layer)\n", req.method.c_str(),
-                 req.path.c_str(), res.status);
-  });
-
-  std::cout << "stripe_emulator listening on http://" << cfg.host << ":" << port << std::endl;
-  std::thread([&http, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    http.stop();
-  }).detach();
-  std::vector<std::thread> workers;
-  for (int i = 0; i < 4; ++i) workers.emplace_back([&st, &cfg] { run_sender(st, cfg); });
+  };
+  // The state's URLs (hosted pages, receipts) need the chosen port.
+  spec.on_bound = [&cfg, &st](int port) {
+    if (cfg.base_url.empty()) cfg.base_url = "http://" + cfg.host + ":" + std::to_string(port);
+    reset_state(st, cfg);
+  };
+  for (int i = 0; i < 4; ++i) spec.workers.push_back([&st, &cfg] { run_sender(st, cfg); });
   // Stripe's expiry job: open sessions past expires_at expire on their own.
-  workers.emplace_back([&st, &cfg] {
+  spec.workers.push_back([&st, &cfg] {
     std::unique_lock<std::mutex> lock(st.mu);
     while (!st.stop) {
       std::vector<std::string> batch;
@@ -526,13 +460,10 @@ int main(int argc, char** argv) {
       st.cv.wait_for(lock, std::chrono::milliseconds(1000));
     }
   });
-  const bool ok = http.listen_after_bind();
-  {
+  spec.stop_workers = [&st] {
     std::lock_guard<std::mutex> lock(st.mu);
     st.stop = true;
     st.cv.notify_all();
-  }
-  for (auto& t : workers) t.join();
-  std::cerr << "stripe_emulator: stopped\n";
-  return ok ? 0 : 1;
+  };
+  return emu::serve(spec);
 }

@@ -241,20 +241,6 @@ inline Json::Value fault_json(const Fault& f) {
   return j;
 }
 
-/* Takes one use of the first pending fault matching the request, if any.
- * Precondition: st.mu held. */
-inline std::optional<Fault> take_fault(State& st, const std::string& method, const std::string& path) {
-  for (auto it = st.faults.begin(); it != st.faults.end(); ++it) {
-    if (!starts_with(path, it->path_prefix)) continue;
-    if (!it->method.empty() && it->method != method) continue;
-    Fault f = *it;
-    if (--it->remaining <= 0) st.faults.erase(it);
-    st.counters.n_faults_fired++;
-    return f;
-  }
-  return std::nullopt;
-}
-
 /* The reply a status fault gives, in the error shape of the path. */
 inline Reply fault_reply(const Fault& f, const std::string& path) {
   Reply r;

@@ -29,10 +29,17 @@
 #include <vector>
 
 #include "crypto.hpp"
+#include "emu_common.hpp"
 #include "json_util.hpp"
 #include "slot_engine.hpp"
 
 namespace zoom_emu {
+
+using emu::parse_int64;
+using emu::random_base62;
+using emu::real_now_ms;
+using emu::starts_with;
+using emu::to_lower;
 
 /* ---------------------------------------------------------------- config */
 
@@ -218,11 +225,6 @@ inline constexpr size_t k_max_deliveries = 1000;
 
 /* ------------------------------------------------------------------ time */
 
-inline int64_t real_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /* The emulator clock: real time plus the /_emulator/clock offset. Token
  * expiry, created_at, event_ts and webhook timestamps all read it.
  * Precondition: st.mu held (or no other threads). */
@@ -274,9 +276,6 @@ inline std::string random_from(const char* alphabet, size_t n_alpha, size_t n) {
   for (unsigned char b : bytes) out.push_back(alphabet[b % n_alpha]);
   return out;
 }
-inline std::string random_base62(size_t n) {
-  return random_from("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 62, n);
-}
 inline std::string random_digits(size_t n) { return random_from("0123456789", 10, n); }
 
 /* A 22-character user id like "KDcuGIm1QgePTO8WbOqwIQ" (base64url of 16 bytes). */
@@ -286,28 +285,6 @@ inline std::string random_user_id() {
 
 /* A meeting instance uuid like "4444AAAiAAAAAiAiAiiAii==" (base64 of 16 bytes). */
 inline std::string random_meeting_uuid() { return coach::crypto::base64_encode(coach::crypto::random_bytes(16)); }
-
-inline std::string to_lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-inline bool starts_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-
-inline bool parse_int64(const std::string& s, int64_t& out) {
-  if (s.empty() || s.size() > 18) return false;
-  size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()) return false;
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = s[0] == '-' ? -v : v;
-  return true;
-}
 
 /* A JSON number with no fractional part, within int64. */
 inline bool json_int(const Json::Value& v, int64_t& out) {

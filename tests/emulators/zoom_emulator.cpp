@@ -7,15 +7,14 @@
  *   zoom_api.hpp       POST /oauth/token, /v2/users, /v2/meetings, /j and /s pages
  *   zoom_control.hpp   /_emulator/ test controls
  * This file parses the flags, holds the route table, applies faults and the
- * optional rate limit, and runs the server and the delivery worker. Handlers
- * run under State::mu (except URL validation, which sends HTTP); webhook
- * sends happen on the worker thread without the lock. One log line per
- * request goes to stderr (no bodies, no tokens). */
+ * optional rate limit, and runs the server (through emu::serve,
+ * emu_common.hpp) and the delivery worker. Handlers run under State::mu
+ * (except URL validation, which sends HTTP); webhook sends happen on the
+ * worker thread without the lock. One log line per request goes to stderr
+ * (no bodies, no tokens). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -51,113 +50,95 @@ inline const char* k_usage =
     "  --rate-limit-per-s N       answer 429 over N /v2 requests per second (default 0: off)\n"
     "  --threads N                HTTP worker threads (default 16)\n";
 
-[[noreturn]] inline void die_usage(const std::string& message) {
-  std::cerr << "zoom_emulator: " << message << "\n" << k_usage;
-  std::exit(2);
-}
-
-/* Parses argv into a Config; a bad or missing flag exits with status 2.
- * Accepts "--flag value" and "--flag=value". */
+/* Parses argv into a Config; a bad or missing flag exits with status 2. */
 inline Config parse_flags(int argc, char** argv) {
   Config cfg;
   bool scopes_given = false, events_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], value;
-    bool has_inline = false;
-    if (const size_t eq = arg.find('='); starts_with(arg, "--") && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto need_value = [&]() -> std::string {
-      if (has_inline) return value;
-      if (i + 1 >= argc) die_usage(arg + " needs a value");
-      return argv[++i];
-    };
+  emu::FlagReader flags(argc, argv, "zoom_emulator", k_usage);
+  while (flags.next()) {
+    const std::string& arg = flags.flag();
     auto need_int = [&](int64_t lo, int64_t hi) -> int64_t {
-      const std::string v = need_value();
+      const std::string v = flags.value();
       int64_t n = 0;
       if (!parse_int64(v, n) || n < lo || n > hi) {
-        die_usage(arg + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        flags.die(arg + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
       }
       return n;
     };
-    auto no_value = [&] { if (has_inline) die_usage(arg + " takes no value"); };
-    if (arg == "--help" || arg == "-h") {
-      std::cout << k_usage;
-      std::exit(0);
+    if (flags.asks_help()) {
+      flags.print_usage_and_exit();
     } else if (arg == "--port") {
       cfg.port = static_cast<int>(need_int(0, 65535));
     } else if (arg == "--host") {
-      cfg.host = need_value();
+      cfg.host = flags.value();
     } else if (arg == "--public-url") {
-      cfg.public_url = need_value();
-      if (!is_http_url(cfg.public_url)) die_usage("--public-url must be an http(s) URL");
+      cfg.public_url = flags.value();
+      if (!is_http_url(cfg.public_url)) flags.die("--public-url must be an http(s) URL");
       while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
     } else if (arg == "--account-id") {
-      cfg.account_id = need_value();
+      cfg.account_id = flags.value();
     } else if (arg == "--client-id") {
-      cfg.client_id = need_value();
+      cfg.client_id = flags.value();
     } else if (arg == "--client-secret") {
-      cfg.client_secret = need_value();
+      cfg.client_secret = flags.value();
     } else if (arg == "--owner-email") {
-      cfg.owner_email = need_value();
+      cfg.owner_email = flags.value();
     } else if (arg == "--user") {
-      cfg.user_emails.push_back(need_value());
+      cfg.user_emails.push_back(flags.value());
     } else if (arg == "--token-ttl-s") {
       cfg.token_ttl_s = need_int(1, 86400);
     } else if (arg == "--scope") {
       if (!scopes_given) cfg.scopes.clear();
       scopes_given = true;
-      std::istringstream words(need_value());
+      std::istringstream words(flags.value());
       for (std::string w; words >> w;) cfg.scopes.push_back(w);
     } else if (arg == "--invalid-client-status") {
       cfg.invalid_client_status = static_cast<int>(need_int(400, 401));
     } else if (arg == "--webhook-url") {
-      cfg.webhook_url = need_value();
-      if (!is_http_url(cfg.webhook_url)) die_usage("--webhook-url must be an http(s) URL");
+      cfg.webhook_url = flags.value();
+      if (!is_http_url(cfg.webhook_url)) flags.die("--webhook-url must be an http(s) URL");
     } else if (arg == "--webhook-secret") {
-      cfg.webhook_secret = need_value();
+      cfg.webhook_secret = flags.value();
     } else if (arg == "--events") {
       events_given = true;
-      std::string list = need_value();
+      std::string list = flags.value();
       std::istringstream parts(list);
       for (std::string ev; std::getline(parts, ev, ',');) {
         if (ev.empty()) continue;
         if (std::find(all_events().begin(), all_events().end(), ev) == all_events().end()) {
-          die_usage("--events: unknown event \"" + ev + "\"");
+          flags.die("--events: unknown event \"" + ev + "\"");
         }
         cfg.events.insert(ev);
       }
     } else if (arg == "--delivery-timeout-ms") {
       cfg.delivery_timeout_ms = need_int(50, 60000);
     } else if (arg == "--time-compression") {
-      const std::string v = need_value();
+      const std::string v = flags.value();
       char* end = nullptr;
       const double x = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(x >= 1.0 && x <= 1e6)) die_usage("--time-compression must be a number in [1, 1e6]");
+      if (v.empty() || *end != '\0' || !(x >= 1.0 && x <= 1e6)) flags.die("--time-compression must be a number in [1, 1e6]");
       cfg.time_compression = x;
     } else if (arg == "--no-validate-on-start") {
-      no_value();
+      flags.no_value();
       cfg.validate_on_start = false;
     } else if (arg == "--rate-limit-per-s") {
       cfg.rate_limit_per_s = static_cast<int>(need_int(0, 100000));
     } else if (arg == "--threads") {
       cfg.n_threads = static_cast<int>(need_int(1, 1024));
     } else {
-      die_usage("unknown argument \"" + arg + "\"");
+      flags.die("unknown argument \"" + arg + "\"");
     }
   }
-  if (cfg.account_id.empty()) die_usage("--account-id is required");
-  if (cfg.client_id.empty()) die_usage("--client-id is required");
-  if (cfg.client_secret.empty()) die_usage("--client-secret is required");
-  if (cfg.owner_email.find('@') == std::string::npos) die_usage("--owner-email must be an e-mail address");
+  if (cfg.account_id.empty()) flags.die("--account-id is required");
+  if (cfg.client_id.empty()) flags.die("--client-id is required");
+  if (cfg.client_secret.empty()) flags.die("--client-secret is required");
+  if (cfg.owner_email.find('@') == std::string::npos) flags.die("--owner-email must be an e-mail address");
   for (const auto& e : cfg.user_emails) {
-    if (e.find('@') == std::string::npos) die_usage("--user must be an e-mail address, got \"" + e + "\"");
+    if (e.find('@') == std::string::npos) flags.die("--user must be an e-mail address, got \"" + e + "\"");
   }
-  if (!cfg.webhook_url.empty() && cfg.webhook_secret.empty()) die_usage("--webhook-url needs --webhook-secret");
+  if (!cfg.webhook_url.empty() && cfg.webhook_secret.empty()) flags.die("--webhook-url needs --webhook-secret");
   if (!events_given) cfg.events = std::set<std::string>(all_events().begin(), all_events().end());
-  if (cfg.scopes.empty()) die_usage("--scope must name at least one scope");
+  if (cfg.scopes.empty()) flags.die("--scope must name at least one scope");
   return cfg;
 }
 
@@ -274,7 +255,7 @@ class Server {
       if (!is_control) {
         std::lock_guard<std::mutex> lock(st_.mu);
         st_.counters.n_requests++;
-        fault = take_fault(st_, req.method, path);
+        fault = emu::take_fault(st_, req.method, path);
       }
       if (fault && fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
       if (fault && fault->drop) {
@@ -364,71 +345,30 @@ int main(int argc, char** argv) {
     reset_state(st, cfg);
   }
 
-  // SIGINT/SIGTERM go to a waiting thread that stops the server cleanly;
-  // blocked before httplib starts its workers so they inherit the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   Server server(cfg, st);
-  httplib::Server http;
-  const int n_threads = cfg.n_threads;
-  http.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
-  http.set_payload_max_length(1 << 20);
-  auto handler = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Patch(".*", handler);
-  http.Delete(".*", handler);
-  http.Put(".*", handler);
-  // A POST/PATCH/DELETE with neither Content-Length nor chunked encoding has
-  // no body (what `curl -X POST` and libcurl's CUSTOMREQUEST send); httplib
-  // 0.11 would answer 400, so serve those before it tries to read a body.
-  http.set_pre_routing_handler([&server](const httplib::Request& req, httplib::Response& res) {
-    if ((req.method == "POST" || req.method == "PATCH" || req.method == "PUT" || req.method == "DELETE") &&
-        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      server.serve(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
+  emu::ServeSpec spec;
+  spec.name = "zoom_emulator";
+  spec.host = cfg.host;
+  spec.port = cfg.port;
+  spec.n_threads = cfg.n_threads;
+  spec.bodyless_methods = {"POST", "PATCH", "PUT", "DELETE"};
+  spec.handle = [&server](const httplib::Request& req, httplib::Response& res) { server.serve(req, res); };
+  spec.fill_error = [](const httplib::Request&, httplib::Response& res) {
     Reply r = res.status == 413 ? zoom_error(413, 413, "Request body too large.")
                                 : zoom_error(res.status, 300, "Request Body should be a valid JSON object.");
     res.set_content(r.body, r.content_type);
-    std::fprintf(stderr, "zoom_emulator: %s %s %d (rejected by the HTTP layer)\n", req.method.c_str(),
-                 req.path.c_str(), res.status);
-  });
-
-  int port = cfg.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(cfg.host);
-    if (port <= 0) { std::cerr << "zoom_emulator: cannot bind " << cfg.host << "\n"; return 1; }
-  } else if (!http.bind_to_port(cfg.host, port)) {
-    std::cerr << "zoom_emulator: cannot bind " << cfg.host << ":" << port << "\n";
-    return 1;
-  }
-  const std::string base = cfg.public_url.empty() ? "http://" + cfg.host + ":" + std::to_string(port) : cfg.public_url;
-  server.set_base(base, port);
-  std::cout << "zoom_emulator listening on http://" << cfg.host << ":" << port << std::endl;
-
-  std::thread([&http, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    http.stop();
-  }).detach();
-  std::thread worker([&st, &cfg] { run_delivery_worker(st, cfg); });
-  const bool ok = http.listen_after_bind();
-  {
+  };
+  // Without --public-url, join_url and start_url name the chosen port;
+  // dropping a connection (fault) needs it too.
+  spec.on_bound = [&cfg, &server](int port) {
+    server.set_base(cfg.public_url.empty() ? "http://" + cfg.host + ":" + std::to_string(port) : cfg.public_url,
+                    port);
+  };
+  spec.workers = {[&st, &cfg] { run_delivery_worker(st, cfg); }};
+  spec.stop_workers = [&st] {
     std::lock_guard<std::mutex> lock(st.mu);
     st.stop = true;
     st.cv.notify_all();
-  }
-  worker.join();
-  std::cerr << "zoom_emulator: stopped\n";
-  return ok ? 0 : 1;
+  };
+  return emu::serve(spec);
 }
