@@ -10,6 +10,7 @@
 #include "http.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "refund_policy.hpp"
 #include "slot_engine.hpp"
 
 namespace coach::availability {
@@ -63,7 +64,7 @@ ScheduleRow schedule_from_row(const db::Row& r) {
 const char* kEventCols =
     "user_id, cal_event_type_id, title, slug, description, length_min, before_buffer_min, after_buffer_min, "
     "minimum_notice_min, slot_interval_min, cal_schedule_id, locations_json, booking_fields_json, limits_json, "
-    "price_minor, currency, hidden";
+    "price_minor, currency, hidden, refund_policy";
 
 EventTypeRow event_from_row(const db::Row& r) {
   EventTypeRow e;
@@ -84,6 +85,7 @@ EventTypeRow event_from_row(const db::Row& r) {
   e.price_minor = r.i64("price_minor");
   e.currency = r.str("currency");
   e.hidden = r.i64("hidden") != 0;
+  e.refund_policy = r.is_null("refund_policy") ? "" : r.str("refund_policy");
   return e;
 }
 
@@ -115,25 +117,27 @@ EventTypeRow event_from_cal(const Json::Value& d, int64_t uid, const std::option
   if (prev) {
     e.price_minor = prev->price_minor;
     e.currency = prev->currency;
+    e.refund_policy = prev->refund_policy;
   }
   return e;
 }
 
 void upsert_event(db::Db& db, const EventTypeRow& e) {
   db.exec(std::string("INSERT INTO EventType (") + kEventCols +
-              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
               "title = VALUES(title), slug = VALUES(slug), description = VALUES(description), "
               "length_min = VALUES(length_min), before_buffer_min = VALUES(before_buffer_min), "
               "after_buffer_min = VALUES(after_buffer_min), minimum_notice_min = VALUES(minimum_notice_min), "
               "slot_interval_min = VALUES(slot_interval_min), cal_schedule_id = VALUES(cal_schedule_id), "
               "locations_json = VALUES(locations_json), booking_fields_json = VALUES(booking_fields_json), "
               "limits_json = VALUES(limits_json), price_minor = VALUES(price_minor), currency = VALUES(currency), "
-              "hidden = VALUES(hidden), synced_at = CURRENT_TIMESTAMP(3)",
+              "hidden = VALUES(hidden), refund_policy = VALUES(refund_policy), synced_at = CURRENT_TIMESTAMP(3)",
           {e.user_id, e.cal_event_type_id, e.title, e.slug, e.description, int64_t(e.length_min),
            int64_t(e.before_buffer_min), int64_t(e.after_buffer_min), int64_t(e.minimum_notice_min),
            e.slot_interval_min ? db::Param(int64_t(e.slot_interval_min)) : db::null(),
            e.cal_schedule_id ? db::Param(e.cal_schedule_id) : db::null(), json::write(e.locations),
-           json::write(e.booking_fields), json::write(e.limits), e.price_minor, e.currency, int64_t(e.hidden)});
+           json::write(e.booking_fields), json::write(e.limits), e.price_minor, e.currency, int64_t(e.hidden),
+           e.refund_policy.empty() ? db::null() : db::Param(e.refund_policy)});
 }
 
 Error field_error(const std::string& msg) { return make_error(400, "invalid_field", msg); }
@@ -147,7 +151,8 @@ bool valid_slug(const std::string& s) {
 }
 
 /* Validates our session-type input and builds the Cal.com body. */
-Result<Json::Value> event_body(const Json::Value& in, bool is_create, int64_t* price_minor, std::string* currency) {
+Result<Json::Value> event_body(const Json::Value& in, bool is_create, int64_t* price_minor, std::string* currency,
+                               std::string* refund_policy) {
   if (!in.isObject()) return make_error(400, "invalid_body", "Expected a JSON object");
   Json::Value out(Json::objectValue);
   auto take_str = [&](const char* f, size_t max, bool required) -> Status {
@@ -217,7 +222,7 @@ Result<Json::Value> event_body(const Json::Value& in, bool is_create, int64_t* p
     out["hidden"] = in["hidden"];
   }
   if (in.isMember("priceMinor")) {
-    if (!in["priceMinor"].isIntegral() || in["priceMinor"].asInt64() < 0 || in["priceMinor"].asInt64() > 100000000)
+    if (!in["priceMinor"].isInt64() || in["priceMinor"].asInt64() < 0 || in["priceMinor"].asInt64() > 100000000)
       return field_error("Field 'priceMinor' must be a whole number of minor units (0 to 100000000)");
     *price_minor = in["priceMinor"].asInt64();
   }
@@ -227,6 +232,17 @@ Result<Json::Value> event_body(const Json::Value& in, bool is_create, int64_t* p
       return field_error("Field 'currency' must be a three-letter ISO 4217 code");
     std::transform(cur.begin(), cur.end(), cur.begin(), [](unsigned char ch) { return std::toupper(ch); });
     *currency = cur;
+  }
+  if (in.isMember("refundPolicy")) {
+    const Json::Value& rp = in["refundPolicy"];
+    if (!rp.isNull() && !rp.isString()) return field_error("Field 'refundPolicy' must be a text like 24h:100,2h:50, none, or null");
+    std::string text;
+    for (char ch : rp.isString() ? rp.asString() : std::string())
+      if (!std::isspace(static_cast<unsigned char>(ch))) text += ch;
+    if (text.size() > 200) return field_error("Field 'refundPolicy' is too long (at most 200 characters)");
+    if (!text.empty())
+      if (auto p = payments::parse_policy(text); !p) return field_error("Field 'refundPolicy': " + p.error().message);
+    *refund_policy = text;
   }
   return out;
 }
@@ -271,6 +287,7 @@ Json::Value to_json(const EventTypeRow& e) {
   for (const auto& k : e.limits.getMemberNames()) v[k] = e.limits[k];
   v["priceMinor"] = Json::Int64(e.price_minor);
   v["currency"] = e.currency;
+  v["refundPolicy"] = e.refund_policy.empty() ? Json::Value() : Json::Value(e.refund_policy);
   v["hidden"] = e.hidden;
   return v;
 }
@@ -419,8 +436,8 @@ Result<std::vector<EventTypeRow>> sync_event_types(Ctx& c, int64_t uid) {
 
 Result<EventTypeRow> create_event_type(Ctx& c, int64_t uid, const Json::Value& input) {
   int64_t price = 0;
-  std::string currency = "USD";
-  auto body = event_body(input, true, &price, &currency);
+  std::string currency = "USD", refund_policy;
+  auto body = event_body(input, true, &price, &currency, &refund_policy);
   if (!body) return body.error();
   if (body->isMember("scheduleId") &&
       !c.db.query_one("SELECT id FROM CalSchedule WHERE user_id = ? AND cal_schedule_id = ?", {uid, (*body)["scheduleId"].asInt64()}))
@@ -433,6 +450,7 @@ Result<EventTypeRow> create_event_type(Ctx& c, int64_t uid, const Json::Value& i
   if (e.cal_event_type_id <= 0) return make_error(502, "cal_bad_response", "Cal.com did not return the event type id");
   e.price_minor = price;
   e.currency = currency;
+  e.refund_policy = refund_policy;
   c.db.transaction([&](db::Db& tx) {
     upsert_event(tx, e);
     bump_version(tx, uid);
@@ -444,8 +462,8 @@ Result<EventTypeRow> update_event_type(Ctx& c, int64_t uid, int64_t id, const Js
   auto cur = find_event_type(c.db, id);
   if (!cur || cur->user_id != uid) return make_error(404, "unknown_event_type", "No session type " + std::to_string(id) + " for this coach");
   int64_t price = cur->price_minor;
-  std::string currency = cur->currency;
-  auto body = event_body(patch, false, &price, &currency);
+  std::string currency = cur->currency, refund_policy = cur->refund_policy;
+  auto body = event_body(patch, false, &price, &currency, &refund_policy);
   if (!body) return body.error();
   if (body->isMember("scheduleId") &&
       !c.db.query_one("SELECT id FROM CalSchedule WHERE user_id = ? AND cal_schedule_id = ?", {uid, (*body)["scheduleId"].asInt64()}))
@@ -459,6 +477,7 @@ Result<EventTypeRow> update_event_type(Ctx& c, int64_t uid, int64_t id, const Js
   }
   e.price_minor = price;
   e.currency = currency;
+  e.refund_policy = refund_policy;
   c.db.transaction([&](db::Db& tx) {
     upsert_event(tx, e);
     bump_version(tx, uid);

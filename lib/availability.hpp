@@ -44,6 +44,7 @@ struct EventTypeRow {
   Json::Value locations{Json::arrayValue}, booking_fields{Json::arrayValue}, limits{Json::objectValue};
   int64_t price_minor = 0;
   std::string currency = "USD";
+  std::string refund_policy;          // "24h:100,2h:50"; "" = the platform's refund-policy
   bool hidden = false;
 };
 Json::Value to_json(const EventTypeRow& e);
@@ -66,7 +67,8 @@ Status delete_schedule(Ctx& c, int64_t coach_user_id, int64_t cal_schedule_id);
 /* Session types. Input: title, slug, description, lengthInMinutes,
  * beforeEventBuffer, afterEventBuffer, minimumBookingNotice, slotInterval,
  * scheduleId, location ("zoom" | "cal-video" | none), bookingFields,
- * bookingLimitsCount, bookingWindow, hidden; ours: priceMinor, currency. */
+ * bookingLimitsCount, bookingWindow, hidden; ours: priceMinor, currency,
+ * refundPolicy (payments::parse_policy; null or "" = the platform's). */
 std::vector<EventTypeRow> list_event_types(db::Db& db, int64_t coach_user_id);
 std::optional<EventTypeRow> find_event_type(db::Db& db, int64_t cal_event_type_id);
 Result<std::vector<EventTypeRow>> sync_event_types(Ctx& c, int64_t coach_user_id);

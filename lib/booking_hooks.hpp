@@ -16,9 +16,9 @@
 
 namespace coach::booking_hooks {
 
-/* The uid of the first booking of uid's reschedule chain: booking_meta.ics_uid
- * without its "@domain" when we have it, else CalBooking.rescheduled_from_uid
- * followed back (at most 50 steps), else uid itself. */
+/* The uid of the first booking of uid's reschedule chain: following
+ * CalBooking.rescheduled_from_uid back (at most 50 steps), the first
+ * booking_meta.ics_uid met (without its "@domain"), else the oldest uid. */
 std::string chain_root(db::Db& db, const std::string& uid);
 
 /* The newest booking of the chain rooted at root (following

@@ -169,7 +169,12 @@ std::optional<Loaded> load(db::Db& db, const std::string& uid) {
   auto r = db.query_one(std::string(kSelect) + "WHERE b.cal_uid = ? AND b.start_utc IS NOT NULL",
                         {uid});
   if (!r) return std::nullopt;
-  return from_row(*r);
+  Loaded l = from_row(*r);
+  // Moved outside our API (no meta yet): the chain's identity is its first
+  // booking's, so invites, the payment and the session stay one chain.
+  if (!l.has_meta && !l.v.rescheduled_from_uid.empty())
+    l.v.ics_uid = booking_hooks::chain_root(db, uid) + "@" + kIcsDomain;
+  return l;
 }
 
 /* Fills the viewer-relative fields; false when viewer may not see it. */
@@ -557,7 +562,7 @@ Result<CreateInput> parse_create(const Json::Value& body, const std::string& hea
   auto id_field = [&](const char* name, int64_t* out) -> std::optional<Error> {
     const Json::Value& v = body[name];
     if (v.isNull()) return make_error(400, "missing_field", std::string("Missing '") + name + "'");
-    if (v.isIntegral() && v.asInt64() > 0) {
+    if (v.isInt64() && v.asInt64() > 0) {
       *out = v.asInt64();
       return std::nullopt;
     }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "crypto.hpp"
+#include "refund_policy.hpp"
 
 extern char** environ;
 
@@ -188,27 +189,9 @@ Result<Config> parse_config(const std::string& text, const std::map<std::string,
   }
 
   if (!get("refund-policy").empty()) {
-    // "<n><d|h|m>:<percent 0-100>,..." or "none" (payments::parse_policy has the full rules).
     c.refund_policy = get("refund-policy");
-    bool ok = c.refund_policy == "none";
-    if (!ok) {
-      std::istringstream ps(c.refund_policy);
-      std::string item;
-      ok = true;
-      while (std::getline(ps, item, ',')) {
-        item = trim(item);
-        size_t colon = item.find(':');
-        const std::string num = colon == std::string::npos || colon < 2 ? "" : item.substr(0, colon - 1);
-        const std::string pct = colon == std::string::npos ? "" : item.substr(colon + 1);
-        const char unit = colon == std::string::npos || colon < 1 ? ' ' : item[colon - 1];
-        auto digits = [](const std::string& x) {
-          return !x.empty() && x.size() <= 6 && x.find_first_not_of("0123456789") == std::string::npos;
-        };
-        if (!digits(num) || !digits(pct) || std::stol(pct) > 100 || (unit != 'd' && unit != 'h' && unit != 'm')) ok = false;
-      }
-    }
-    if (!ok)
-      return make_error(500, "config", "refund-policy: expected e.g. 24h:100,2h:50 or none, got '" + c.refund_policy + "'");
+    if (auto p = payments::parse_policy(c.refund_policy); !p)
+      return make_error(500, "config", "refund-policy: " + p.error().message + " (e.g. 24h:100,2h:50 or none)");
   }
   TAKE(tax_rate_bps, require_int("tax-rate-bps", 0, 10000, 0));
   if (!get("tax-name").empty()) c.tax_name = get("tax-name");

@@ -75,7 +75,8 @@ mu::data to_data(const Json::Value& v) {
   if (v.isBool()) return v.asBool() ? mu::data{mu::data::type::bool_true} : mu::data{mu::data::type::bool_false};
   if (v.isNull()) return mu::data{mu::data::type::bool_false};
   if (v.isString()) return mu::data{v.asString()};
-  if (v.isIntegral()) return mu::data{std::to_string(v.asInt64())};
+  if (v.isInt64()) return mu::data{std::to_string(v.asInt64())};
+  if (v.isUInt64()) return mu::data{std::to_string(v.asUInt64())};
   std::ostringstream os;
   os << v.asDouble();
   return mu::data{os.str()};

@@ -58,8 +58,8 @@ Result<int64_t> get_int(const Json::Value& obj, const char* field, bool required
     if (required) return make_error(400, "missing_field", std::string("Missing field '") + field + "'");
     return dflt;
   }
-  if (!obj[field].isIntegral())
-    return make_error(400, "invalid_field", std::string("Field '") + field + "' must be an integer");
+  if (!obj[field].isInt64())
+    return make_error(400, "invalid_field", std::string("Field '") + field + "' must be an integer (64-bit)");
   return obj[field].asInt64();
 }
 
@@ -67,14 +67,14 @@ std::string str(const Json::Value& obj, const char* field, const std::string& df
   if (!obj.isObject() || !obj.isMember(field)) return dflt;
   const auto& v = obj[field];
   if (v.isString()) return v.asString();
-  if (v.isIntegral()) return std::to_string(v.asInt64());
+  if (v.isInt64()) return std::to_string(v.asInt64());
   return dflt;
 }
 
 int64_t num(const Json::Value& obj, const char* field, int64_t dflt) {
   if (!obj.isObject() || !obj.isMember(field)) return dflt;
   const auto& v = obj[field];
-  if (v.isIntegral()) return v.asInt64();
+  if (v.isInt64()) return v.asInt64();
   if (v.isDouble()) return static_cast<int64_t>(v.asDouble());
   if (v.isString()) {
     try {

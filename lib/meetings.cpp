@@ -689,7 +689,7 @@ Result<zoom::MeetingSpec> parse_spec(const Json::Value& body, const zoom::Meetin
     s.start_time_utc += "Z";
   }
   if (body.isMember("duration")) {
-    if (!body["duration"].isIntegral()) return bad("duration", "must be a whole number of minutes");
+    if (!body["duration"].isInt()) return bad("duration", "must be a whole number of minutes");
     const int64_t d = body["duration"].asInt64();
     if (d < 1 || d > 1440) return bad("duration", "must be 1-1440 minutes");
     s.duration_min = static_cast<int>(d);
@@ -800,11 +800,8 @@ std::vector<MeetingRow> list_meetings(const Config& cfg, db::Db& db, int64_t use
   return out;
 }
 
-bool may_see(db::Db& db, const MeetingRow& m, int64_t user_id, bool is_admin) {
-  if (is_admin || m.coach_user_id == user_id || m.created_by_user_id == user_id) return true;
-  if (m.booking_uid.empty()) return false;
-  auto b = db.query_one("SELECT agent_user_id FROM CalBooking WHERE cal_uid = ?", {m.booking_uid});
-  return b && b->i64("agent_user_id") == user_id;
+bool may_manage(const MeetingRow& m, int64_t user_id, bool is_admin) {
+  return is_admin || (user_id != 0 && (m.coach_user_id == user_id || m.created_by_user_id == user_id));
 }
 
 /* ---- webhooks ---------------------------------------------------------------- */

@@ -133,7 +133,11 @@ Status delete_meeting(const Config& cfg, db::Db& db, zoom::Client& z, const Meet
 /* Meetings visible to the user (admin: all), newest first. */
 std::vector<MeetingRow> list_meetings(const Config& cfg, db::Db& db, int64_t user_id, bool is_admin,
                                       const std::string& purpose, int limit);
-bool may_see(db::Db& db, const MeetingRow& m, int64_t user_id, bool is_admin);
+/* Who may read a meeting with its host start URL, change or delete it: an
+ * admin, the coach who hosts it, the user who made a test meeting. Never the
+ * booking's agent (the start URL gives host control; agents get the join
+ * link through the booking and session pages). */
+bool may_manage(const MeetingRow& m, int64_t user_id, bool is_admin);
 
 /* ---- webhooks ----------------------------------------------------------- */
 

@@ -221,9 +221,11 @@ void queue_mail(db::Db& tx, int64_t payment_id, const std::string& kind, int64_t
 /* The intent gives up its slot (payment expired or slot lost), and its Cal.com
  * reservation is dropped by a job. */
 void release_hold(db::Db& tx, const Pay& p, const std::string& why) {
+  // Only this attempt's hold: a late event of an earlier checkout must not
+  // free the slot a retry of the same booking now holds.
   tx.exec("UPDATE booking_intents SET state = 'failed', active_start_utc = NULL, last_error = ? "
-          "WHERE id = ? AND state = 'pending'",
-          {why, p.intent_id});
+          "WHERE id = ? AND state = 'pending' AND n_attempts = ?",
+          {why, p.intent_id, p.attempt});
   Json::Value payload;
   payload["paymentId"] = Json::Int64(p.id);
   jobs::enqueue(tx, kJobRelease, "release:" + std::to_string(p.id), payload, 0, 5);
@@ -499,6 +501,14 @@ void give_up_booking(db::Db& db, int64_t pid, const std::string& why) {
 Status perform_finalize(const Config& cfg, db::Db& db, calcom::Client& cal, int64_t pid) {
   auto p = load_by_id(db, pid);
   if (!p || !p->is_paid || p->finalize_state == "booked" || p->finalize_state == "slot_lost") return ok_status();
+  // A late payment of an earlier checkout of a booking another payment
+  // already made: one booking, one charge; this one goes back in full.
+  if (db.query_one("SELECT id FROM payments WHERE intent_id = ? AND id <> ? AND finalize_state = 'booked' LIMIT 1",
+                   {p->intent_id, pid})) {
+    log::warn("payments: a second payment for one booking; refunding it", {{"payment", std::to_string(pid)}});
+    give_up_booking(db, pid, "duplicate_payment: this booking was already paid by another checkout");
+    return ok_status();
+  }
   bookings::Ctx c{cfg, db, cal};
   Json::Value responses(Json::objectValue);
   if (auto r = json::parse(p->responses_json); r && r->isObject()) responses = *r;
@@ -552,8 +562,9 @@ Status perform_refund(const Config& cfg, db::Db& db, int64_t refund_id) {
 Status perform_release(const Config& cfg, db::Db& db, calcom::Client& cal, int64_t pid) {
   auto p = load_by_id(db, pid);
   if (!p) return ok_status();
-  auto i = db.query_one("SELECT reservation_uid, state FROM booking_intents WHERE id = ?", {p->intent_id});
+  auto i = db.query_one("SELECT reservation_uid, state, n_attempts FROM booking_intents WHERE id = ?", {p->intent_id});
   if (!i || i->str("reservation_uid").empty() || i->str("state") == "pending") return ok_status();
+  if (i->i64("n_attempts") != p->attempt) return ok_status();  // a newer attempt owns the reservation
   auto r = cal.call("DELETE", "/v2/slots/reservations/" + url_encode(i->str("reservation_uid")), nullptr, "",
                     bookings::kReservationsApiVersion);
   if (!r && r.error().code != "cal_not_found" && r.error().http_status >= 500) return r.error();
@@ -630,86 +641,6 @@ std::string format_money(int64_t minor, const std::string& currency) {
     s = std::to_string(v / div) + "." + frac;
   }
   return (neg ? "-" : "") + s + " " + upper(currency);
-}
-
-Result<RefundPolicy> parse_policy(const std::string& text_in) {
-  std::string text;
-  for (char c : text_in)
-    if (!std::isspace(static_cast<unsigned char>(c))) text += c;
-  RefundPolicy p;
-  if (text == "none") return p;
-  if (text.empty()) return make_error(400, "invalid_policy", "A refund policy must not be empty (e.g. 24h:100,2h:50 or none)");
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string item = text.substr(pos, comma - pos);
-    auto bad = [&] {
-      return make_error(400, "invalid_policy",
-                        "Refund policy item '" + item + "' is not <number><d|h|m>:<percent 0-100>, e.g. 24h:100");
-    };
-    size_t colon = item.find(':');
-    if (colon == std::string::npos || colon < 2) return bad();
-    const char unit = item[colon - 1];
-    const std::string num = item.substr(0, colon - 1), pct = item.substr(colon + 1);
-    if (num.empty() || num.size() > 6 || pct.empty() || pct.size() > 3 ||
-        !std::all_of(num.begin(), num.end(), is_digit) || !std::all_of(pct.begin(), pct.end(), is_digit))
-      return bad();
-    int64_t mult = unit == 'd' ? 86400 : unit == 'h' ? 3600 : unit == 'm' ? 60 : 0;
-    int percent = std::stoi(pct);
-    if (!mult || percent > 100) return bad();
-    p.tiers.push_back({std::stoll(num) * mult, percent});
-    pos = comma + 1;
-  }
-  std::sort(p.tiers.begin(), p.tiers.end(),
-            [](const PolicyTier& a, const PolicyTier& b) { return a.min_seconds_before > b.min_seconds_before; });
-  for (size_t i = 1; i < p.tiers.size(); ++i)
-    if (p.tiers[i].min_seconds_before == p.tiers[i - 1].min_seconds_before)
-      return make_error(400, "invalid_policy", "The refund policy names the same notice twice");
-  return p;
-}
-
-namespace {
-std::string notice_text(int64_t s) {
-  if (s % 86400 == 0 && s >= 86400 * 2) return std::to_string(s / 86400) + " days";
-  if (s % 3600 == 0) return std::to_string(s / 3600) + " h";
-  return std::to_string(s / 60) + " min";
-}
-}  // namespace
-
-std::string describe_policy(const RefundPolicy& p) {
-  if (p.tiers.empty()) return "no refund on cancellation";
-  std::string s;
-  for (const auto& t : p.tiers) {
-    if (!s.empty()) s += ", ";
-    s += std::to_string(t.percent) + " % up to " + notice_text(t.min_seconds_before) + " before the start";
-  }
-  if (p.tiers.back().min_seconds_before > 0) s += ", none after";
-  return s;
-}
-
-Quote quote_refund(const RefundPolicy& p, int64_t paid_minor, int64_t already_refunded_minor,
-                   int64_t seconds_before_start, bool full) {
-  Quote q;
-  if (full) {
-    q.percent = 100;
-    q.rule = "full refund (cancelled by the coach)";
-  } else {
-    q.rule = "no refund this close to the start";
-    for (const auto& t : p.tiers) {
-      if (seconds_before_start >= t.min_seconds_before) {
-        q.percent = t.percent;
-        q.rule = std::to_string(t.percent) + " % (cancelled at least " + notice_text(t.min_seconds_before) +
-                 " before the start)";
-        break;
-      }
-    }
-  }
-  const int64_t remainder = std::max<int64_t>(0, paid_minor - already_refunded_minor);
-  // Whole minor units, rounded down: never more than the percentage.
-  int64_t amount = paid_minor / 100 * q.percent + (paid_minor % 100) * q.percent / 100;
-  q.amount_minor = std::max<int64_t>(0, std::min(amount, remainder));
-  return q;
 }
 
 TaxSplit split_tax(int64_t gross_minor, int rate_bps) {
@@ -957,6 +888,8 @@ int refund_external_cancellations(const Config& cfg, db::Db& db) {
   int n = 0;
   for (const auto& r : db.query("SELECT b.cal_uid FROM CalBooking b LEFT JOIN booking_meta m ON m.cal_uid = b.cal_uid "
                                 "WHERE b.status IN ('cancelled','rejected') AND b.updated_at > CURRENT_TIMESTAMP - INTERVAL 2 DAY "
+                                // settled for 30 s: a cancellation through our API commits its own (policy) refund first
+                                "AND b.updated_at < CURRENT_TIMESTAMP(3) - INTERVAL 30 SECOND "
                                 "AND (b.rescheduled_to_uid IS NULL OR b.rescheduled_to_uid = '') "
                                 "AND m.rescheduled_to_uid IS NULL AND (m.cancelled_by IS NULL OR m.cancelled_by = 'calcom') "
                                 "LIMIT 200")) {
@@ -987,9 +920,15 @@ int refund_external_cancellations(const Config& cfg, db::Db& db) {
 
 int queue_reconciles(const Config& cfg, db::Db& db) {
   int n = refund_external_cancellations(cfg, db);
-  for (const auto& r : db.query("SELECT id, FLOOR(UNIX_TIMESTAMP() / 60) AS bucket FROM payments "
-                                "WHERE status IN ('pending','failed') AND checkout_expires_at < CURRENT_TIMESTAMP - INTERVAL 60 SECOND "
-                                "LIMIT 200")) {
+  // Asked once a minute in the first hour after the checkout's expiry, then
+  // hourly (delayed methods settle in days), and not after 15 days; newest
+  // first, so old unsettled ones never crowd out fresh ones.
+  for (const auto& r : db.query("SELECT id, IF(checkout_expires_at > CURRENT_TIMESTAMP - INTERVAL 1 HOUR, "
+                                "FLOOR(UNIX_TIMESTAMP() / 60), CONCAT('h', FLOOR(UNIX_TIMESTAMP() / 3600))) AS bucket "
+                                "FROM payments WHERE status IN ('pending','failed') "
+                                "AND checkout_expires_at < CURRENT_TIMESTAMP - INTERVAL 60 SECOND "
+                                "AND checkout_expires_at > CURRENT_TIMESTAMP - INTERVAL 15 DAY "
+                                "ORDER BY checkout_expires_at DESC LIMIT 200")) {
     Json::Value p;
     p["paymentId"] = Json::Int64(r.i64("id"));
     if (jobs::enqueue(db, kJobReconcile, "preconcile:" + r.str("id") + ":" + r.str("bucket"), p, 0, 3)) ++n;

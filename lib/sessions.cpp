@@ -135,6 +135,11 @@ void calcom_evidence(db::Db& tx, int64_t sid, const db::Row& r) {
 /* Recomputes status and attendance of session sid (row locked by the caller)
  * from its events and the chain head, then syncs the reminders. */
 void refresh(db::Db& tx, int64_t sid, const Head& h) {
+  // Only evidence from shortly before the current start on counts: a coach
+  // testing the link the day before, or the meeting of a slot the session
+  // was moved away from, must not start or complete it.
+  const db::Param window_start =
+      h.row && !h.row->is_null("start_utc") ? db::Param(h.row->str("start_utc")) : db::null();
   auto agg = tx.query_one(
       "SELECT MIN(CASE WHEN kind IN ('meeting_started','participant_joined') THEN at_utc END) AS started, "
       "MAX(CASE WHEN kind = 'meeting_ended' THEN at_utc END) AS ended, "
@@ -142,8 +147,9 @@ void refresh(db::Db& tx, int64_t sid, const Head& h) {
       "MAX(CASE WHEN kind = 'participant_left' AND participant_role = 'coach' THEN at_utc END) AS cl, "
       "MIN(CASE WHEN kind = 'participant_joined' AND participant_role = 'agent' THEN at_utc END) AS aj, "
       "MAX(CASE WHEN kind = 'participant_left' AND participant_role = 'agent' THEN at_utc END) AS al "
-      "FROM session_events WHERE session_id = ?",
-      {sid});
+      "FROM session_events WHERE session_id = ? "
+      "AND (? IS NULL OR at_utc >= TIMESTAMPADD(MINUTE, ?, ?))",
+      {sid, window_start, int64_t(-kEvidenceEarlyMin), window_start});
   auto act = tx.query_one(
       "SELECT kind, at_utc, actor_user_id FROM session_events WHERE session_id = ? AND kind IN "
       "('marked_completed','marked_no_show') ORDER BY at_utc DESC, id DESC LIMIT 1",
@@ -540,7 +546,7 @@ Result<NoteInput> parse_note(const Json::Value& body, bool is_edit) {
   }
   if (is_edit) {
     if (body["version"].isNull()) return make_error(400, "missing_field", "Missing 'version' (the version your edit is based on)");
-    if (!body["version"].isIntegral() || body["version"].asInt64() < 1 || body["version"].asInt64() > 1000000)
+    if (!body["version"].isInt64() || body["version"].asInt64() < 1 || body["version"].asInt64() > 1000000)
       return make_error(400, "invalid_field", "'version' must be a positive whole number");
     in.base_version = static_cast<int>(body["version"].asInt64());
   }

@@ -72,6 +72,7 @@ Status record_evidence(db::Db& tx, const EvidenceIn& e);
 /* ------------------------------------------------------------------ views */
 
 inline constexpr int kJoinEarlyMin = 10;      // the join button opens this long before the start
+inline constexpr int kEvidenceEarlyMin = 30;  // meeting evidence older than this before the start is ignored
 inline constexpr size_t kMaxNoteBytes = 10000;
 
 struct Attendance {

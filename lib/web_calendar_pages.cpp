@@ -812,6 +812,7 @@ Form event_form_from_row(const availability::EventTypeRow& e) {
   f["location"] = location_of(e);
   f["price"] = e.price_minor ? format_price(e.price_minor, e.currency) : "";
   f["currency"] = e.currency;
+  f["refund_policy"] = e.refund_policy;
   f["hidden"] = e.hidden ? "1" : "";
   if (e.booking_fields.isArray() && !e.booking_fields.empty()) {
     const Json::Value& q = e.booking_fields[0];
@@ -835,7 +836,7 @@ Form event_form_from_row(const availability::EventTypeRow& e) {
 Json::Value event_form_json(const Form& f, const std::vector<availability::ScheduleRow>& schedules) {
   Json::Value v;
   for (const char* k : {"title", "slug", "description", "length", "before_buffer", "after_buffer", "min_notice",
-                        "slot_interval", "price", "q_label", "q_slug", "q_placeholder", "q_options"})
+                        "slot_interval", "price", "refund_policy", "q_label", "q_slug", "q_placeholder", "q_options"})
     v[k] = field(f, k);
   v["hidden"] = field(f, "hidden") == "1";
   v["q_required"] = field(f, "q_required") == "1";
@@ -909,6 +910,7 @@ Result<Json::Value> event_input_from_form(const Form& f, const std::optional<ava
   if (!price) return price.error();
   in["priceMinor"] = Json::Int64(*price);
   in["currency"] = currency;
+  in["refundPolicy"] = trim(field(f, "refund_policy"));  // "" = the platform's; checked by availability
   in["hidden"] = field(f, "hidden") == "1";
 
   Json::Value fields(Json::arrayValue);
@@ -1039,6 +1041,7 @@ Response event_types_page(Context& ctx, const Request& req) {
     v["elocation"] = location_label(location_of(e));
     v["eprice"] = price_label(e.price_minor, e.currency);
     v["eprice_minor"] = std::to_string(e.price_minor);
+    v["erefund"] = text_or_null(e.refund_policy);
     v["ecurrency"] = e.currency;
     v["ehidden"] = e.hidden;
     std::string q;

@@ -121,7 +121,7 @@ Response payments_api(Context& ctx, const Request& req) {
   if (!body->isObject()) return respond_error(req, 400, "invalid_body", "Expected a JSON object");
   const Json::Value& amt = (*body)["amountMinor"];
   if (amt.isNull()) return respond_error(req, 400, "missing_field", "Missing 'amountMinor' (a whole number of minor units)");
-  if (!amt.isIntegral() || amt.asInt64() <= 0)
+  if (!amt.isInt64() || amt.asInt64() <= 0)
     return respond_error(req, 400, "invalid_amount", "'amountMinor' must be a positive whole number of minor units");
   std::string note;
   if (!(*body)["note"].isNull()) {

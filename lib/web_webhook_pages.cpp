@@ -604,7 +604,7 @@ std::optional<wh::InboxEvent> find_inbox_row(db::Db& db, const Json::Value& answ
   for (const Json::Value* o : {&answer, &answer["data"]}) {
     if (!o->isObject()) continue;
     for (const char* k : {"eventId", "event_id", "id"})
-      if ((*o)[k].isIntegral() && (*o)[k].asInt64() > 0) return wh::get_event(db, (*o)[k].asInt64());
+      if ((*o)[k].isInt64() && (*o)[k].asInt64() > 0) return wh::get_event(db, (*o)[k].asInt64());
   }
   auto key = wh::idempotency_key(body);
   if (!key) return std::nullopt;
@@ -1019,7 +1019,7 @@ Json::Value scope_section(Context& ctx, calcom::Client& cal, wh::Scope scope, in
     const Json::Value* r = nullptr;
     if (remote && remote->isArray())
       for (const auto& x : *remote)
-        if ((x["subscriptionId"].isIntegral() && x["subscriptionId"].asInt64() == s.id) ||
+        if ((x["subscriptionId"].isInt64() && x["subscriptionId"].asInt64() == s.id) ||
             (!s.cal_webhook_id.empty() && json::str(x, "calWebhookId") == s.cal_webhook_id))
           r = &x;
     Json::Value v;

@@ -49,7 +49,7 @@ Result<meetings::MeetingRow> load_meeting(Context& ctx, const session::User& me,
   auto id = positive_id(id_s, "meeting id");
   if (!id) return make_error(404, "not_found", "No such meeting");
   auto m = meetings::by_id(ctx.cfg, ctx.db, *id);
-  if (!m || !meetings::may_see(ctx.db, *m, me.id, me.is_admin())) return make_error(404, "not_found", "No such meeting");
+  if (!m || !meetings::may_manage(*m, me.id, me.is_admin())) return make_error(404, "not_found", "No such meeting");
   return *m;
 }
 
@@ -292,7 +292,7 @@ Response cal_zoom_integration_test(Context& ctx, const Request& req) {
       auto id = positive_id(field(form, "id"), "id");
       std::optional<meetings::MeetingRow> m;
       if (id) m = meetings::by_id(ctx.cfg, ctx.db, *id);
-      if (!m || !meetings::may_see(ctx.db, *m, me.id, me.is_admin())) {
+      if (!m || !meetings::may_manage(*m, me.id, me.is_admin())) {
         fail(make_error(404, "not_found", "No such meeting"));
       } else if (action == "delete") {
         auto d = meetings::delete_meeting(ctx.cfg, ctx.db, z, *m);

@@ -566,7 +566,7 @@ Result<Json::Value> cal_call(Ctx& c, Scope scope, int64_t owner, const std::stri
 std::string id_string(const Json::Value& v) {
   const Json::Value& id = member(v, "id");
   if (id.isString()) return id.asString();
-  if (id.isIntegral()) return std::to_string(id.asInt64());
+  if (id.isInt64()) return std::to_string(id.asInt64());
   return "";
 }
 
@@ -641,7 +641,7 @@ Result<std::string> idempotency_key(const Json::Value& body) {
   if (is_meeting(trig)) {
     // Sent once per booking by Cal.com's scheduler; the body has no send time.
     const Json::Value& id = member(body, "id");
-    if (id.isIntegral()) return trig + ":" + std::to_string(id.asInt64());
+    if (id.isInt64()) return trig + ":" + std::to_string(id.asInt64());
     const Json::Value& uid = member(body, "uid");
     if (uid.isString() && !uid.asString().empty() && uid.asString().size() <= 120)
       return trig + ":uid:" + uid.asString();

@@ -188,7 +188,7 @@ Json::Value create_body(const MeetingSpec& m) {
 }
 
 int64_t meeting_id_of(const Json::Value& v) {
-  if (v.isIntegral()) return v.asInt64() > 0 ? v.asInt64() : 0;
+  if (v.isInt64()) return v.asInt64() > 0 ? v.asInt64() : 0;
   if (v.isString()) {
     const std::string s = v.asString();
     if (s.empty() || s.size() > 18) return 0;

@@ -244,7 +244,7 @@ BOOST_FIXTURE_TEST_CASE(prices_are_stored_exactly_in_minor_units, Fx) {
                                                {"before_buffer", "10"}, {"after_buffer", "5"}, {"min_notice", "120"},
                                                {"slot_interval", "30"}, {"q_label", "What do you want to work on?"},
                                                {"q_slug", "goal"}, {"q_type", "textarea"}, {"q_required", "1"}});
-  int64_t jpy = create_type(c, "tokyo-call", {{"price", "5000"}, {"currency", "JPY"}});
+  int64_t jpy = create_type(c, "tokyo-call", {{"price", "5000"}, {"currency", "JPY"}, {"refund_policy", "48h:100, 6h:25"}});
   int64_t odd = create_type(c, "small-fee", {{"price", "0.10"}, {"currency", "GBP"}, {"hidden", "1"}});
   std::map<int64_t, Json::Value> by_id;
   for (const auto& e : event_types(c)) by_id[e["id"].asInt64()] = e;
@@ -257,6 +257,8 @@ BOOST_FIXTURE_TEST_CASE(prices_are_stored_exactly_in_minor_units, Fx) {
   BOOST_TEST(by_id[usd]["bookingFields"][0]["slug"].asString() == "goal");
   BOOST_TEST(by_id[jpy]["priceMinor"].asInt64() == 5000);
   BOOST_TEST(by_id[jpy]["currency"].asString() == "JPY");
+  BOOST_TEST(by_id[jpy]["refundPolicy"].asString() == "48h:100,6h:25");
+  BOOST_TEST(by_id[usd]["refundPolicy"].isNull());  // empty: the platform's
   BOOST_TEST(by_id[odd]["priceMinor"].asInt64() == 10);
   BOOST_TEST(by_id[odd]["hidden"].asBool());
   auto page = http("GET", base_url() + "/cal-event-types-test", c.cookie);
@@ -265,6 +267,7 @@ BOOST_FIXTURE_TEST_CASE(prices_are_stored_exactly_in_minor_units, Fx) {
   BOOST_TEST(has(page.body, "7500 minor units"));
   BOOST_TEST(has(page.body, "5000 JPY"));
   BOOST_TEST(has(page.body, "value=\"75.00\""));  // the edit form is prefilled
+  BOOST_TEST(has(page.body, "refunds 48h:100,6h:25"));
 
   // Edit: new price and title; the slug stays.
   auto r = post(c, "/cal-event-types-test",
@@ -326,6 +329,12 @@ BOOST_FIXTURE_TEST_CASE(bad_input_gets_a_400_page_that_keeps_the_values, Fx) {
     BOOST_TEST(has(r.body, msg), price + ": " + r.body.substr(0, 2000));
     BOOST_TEST(has(r.body, "value=\"" + price + "\""), price);
   }
+  auto policy = post(c, "/cal-event-types-test",
+                     {{"action", "create"}, {"title", "Priced"}, {"slug", "priced"}, {"length", "30"},
+                      {"location", "cal-video"}, {"price", "10.00"}, {"refund_policy", "24h:150"}});
+  BOOST_TEST(policy.status == 400);
+  BOOST_TEST(has(policy.body, "24h:150"), policy.body.substr(0, 2000));
+  BOOST_TEST(has(policy.body, "value=\"24h:150\""));
   auto len = post(c, "/cal-event-types-test",
                   {{"action", "create"}, {"title", "Long"}, {"slug", "long"}, {"length", "abc"}, {"location", "cal-video"}});
   BOOST_TEST(len.status == 400);

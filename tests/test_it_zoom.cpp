@@ -168,6 +168,18 @@ BOOST_FIXTURE_TEST_CASE(a_booking_gets_a_meeting_and_its_join_url_reaches_the_bo
   BOOST_TEST(http("GET", base_url() + "/api/cal/zoom/bookings/" + uid, other.auth).status == 404);
   BOOST_TEST(http("GET", base_url() + "/api/cal/zoom/meetings/" + m.str("id"), other.auth).status == 404);
   BOOST_TEST(http("GET", base_url() + "/api/cal/zoom", agent.auth).status == 403);
+  // A coach who booked a session as the client: the join link, never the host's start URL or control.
+  const std::string booked_by_coach = book(other, coach, et, slots[2]);
+  db::Row m2 = created(booked_by_coach);
+  auto mine = http("GET", base_url() + "/api/cal/zoom/bookings/" + booked_by_coach, other.auth);
+  BOOST_TEST_REQUIRE(mine.status == 200, mine.body);
+  BOOST_TEST(!mine.json()["data"]["joinUrl"].asString().empty());
+  BOOST_TEST(mine.json()["data"]["startUrl"].asString().empty());
+  const std::string path2 = base_url() + "/api/cal/zoom/meetings/" + m2.str("id");
+  BOOST_TEST(http("GET", path2, other.auth).status == 404);
+  BOOST_TEST(http("PATCH", path2, other.json, "{\"duration\":15}").status == 404);
+  BOOST_TEST(http("DELETE", path2, other.json).status == 404);
+  BOOST_TEST(state_of(booked_by_coach) == "created");
   // The confirmation mails (queued with the booking, sent after the meeting) carry the join link.
   const std::string title = db.query_one("SELECT title FROM EventType WHERE cal_event_type_id = ?", {et})->str("title");
   if (mails_with(title, "x") >= 0)
@@ -506,6 +518,8 @@ BOOST_FIXTURE_TEST_CASE(meeting_events_reach_the_session_evidence, Fx) {
   if (has_table->i64("n") > 0) {
     auto n = db.query_one("SELECT COUNT(*) AS n FROM session_events WHERE source = 'zoom' AND booking_uid = ?", {uid});
     BOOST_TEST(n->i64("n") == 4);
+    // ...but that meeting ran days before the booked time (a test of the link): the session is not started by it.
+    BOOST_TEST(db.query_one("SELECT status FROM CoachingSession WHERE root_uid = ?", {uid})->str("status") == "scheduled");
   }
   // The events show on the API.
   auto evs = http("GET", base_url() + "/api/cal/zoom/events", coach.auth);
