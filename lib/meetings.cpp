@@ -667,6 +667,19 @@ int requeue_stuck(db::Db& db) {
 
 /* ---- test meetings -------------------------------------------------------- */
 
+zoom::MeetingSpec spec_of(const MeetingRow& m) {
+  zoom::MeetingSpec s;
+  s.topic = m.topic;
+  s.start_time_utc = m.start_utc;
+  s.duration_min = m.duration_min;
+  s.timezone = m.time_zone;
+  s.agenda = m.agenda;
+  s.waiting_room = m.settings.get("waitingRoom", true).asBool();
+  s.join_before_host = m.settings.get("joinBeforeHost", false).asBool();
+  s.auto_recording = m.settings.get("autoRecording", "none").asString();
+  return s;
+}
+
 Result<zoom::MeetingSpec> parse_spec(const Json::Value& body, const zoom::MeetingSpec& base, bool is_create) {
   if (!body.isObject()) return make_error(400, "invalid_body", "Expected a JSON object");
   zoom::MeetingSpec s = base;

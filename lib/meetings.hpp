@@ -124,6 +124,8 @@ Result<MeetingRow> create_test_meeting(const Config& cfg, db::Db& db, zoom::Clie
 /* Body fields: topic, start (ISO UTC), duration, timeZone, agenda,
  * waitingRoom, joinBeforeHost, autoRecording. 400 naming the first bad one.
  * For create, missing fields get defaults (start: next full hour + 1 h). */
+/* What meeting m was made with: the base a partial update starts from. */
+zoom::MeetingSpec spec_of(const MeetingRow& m);
 Result<zoom::MeetingSpec> parse_spec(const Json::Value& body, const zoom::MeetingSpec& base, bool is_create);
 /* Live GET from Zoom; refreshes the stored copy. 404 when Zoom deleted it. */
 Result<std::pair<MeetingRow, Json::Value>> get_live(const Config& cfg, db::Db& db, zoom::Client& z, const MeetingRow& m);

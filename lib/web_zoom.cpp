@@ -154,16 +154,7 @@ Response cal_zoom(Context& ctx, const Request& req) {
   if (req.method == "PATCH") {
     auto body = json_body(req);
     if (!body) return err(req, body.error());
-    zoom::MeetingSpec base;
-    base.topic = m->topic;
-    base.start_time_utc = m->start_utc;
-    base.duration_min = m->duration_min;
-    base.timezone = m->time_zone;
-    base.agenda = m->agenda;
-    base.waiting_room = m->settings.get("waitingRoom", true).asBool();
-    base.join_before_host = m->settings.get("joinBeforeHost", false).asBool();
-    base.auto_recording = m->settings.get("autoRecording", "none").asString();
-    auto spec = meetings::parse_spec(*body, base, false);
+    auto spec = meetings::parse_spec(*body, meetings::spec_of(*m), false);
     if (!spec) return err(req, spec.error());
     auto u = meetings::update_meeting(ctx.cfg, ctx.db, z, *m, *spec);
     if (!u) return err(req, u.error());
@@ -306,16 +297,7 @@ Response cal_zoom_integration_test(Context& ctx, const Request& req) {
           data["live_json"] = json::write_pretty(live->second);
         }
       } else {
-        zoom::MeetingSpec base;
-        base.topic = m->topic;
-        base.start_time_utc = m->start_utc;
-        base.duration_min = m->duration_min;
-        base.timezone = m->time_zone;
-        base.agenda = m->agenda;
-        base.waiting_room = m->settings.get("waitingRoom", true).asBool();
-        base.join_before_host = m->settings.get("joinBeforeHost", false).asBool();
-        base.auto_recording = m->settings.get("autoRecording", "none").asString();
-        auto spec = meetings::parse_spec(spec_body_from_form(form, false), base, false);
+        auto spec = meetings::parse_spec(spec_body_from_form(form, false), meetings::spec_of(*m), false);
         if (!spec) fail(spec.error());
         else if (auto u = meetings::update_meeting(ctx.cfg, ctx.db, z, *m, *spec); !u) fail(u.error());
         else data["notice"] = "Meeting " + std::to_string(m->zoom_meeting_id) + " updated.";
