@@ -65,8 +65,15 @@ int sync(db::Db& tx, int64_t session_id) {
       }
     }
   }
-  std::string sql = "DELETE FROM jobs WHERE kind = ? AND status = 'pending' AND LEFT(idempotency_key, ?) = ?";
-  std::vector<db::Param> params{std::string(kJobKind), int64_t(prefix.size()), prefix};
+  // A prefix LIKE (escaped) is a range on uq_jobs_key: LEFT() would scan and
+  // lock every job row, serializing every booking change behind it.
+  std::string like;
+  for (char ch : prefix) {
+    if (ch == '\\' || ch == '%' || ch == '_') like += '\\';
+    like += ch;
+  }
+  std::string sql = "DELETE FROM jobs WHERE idempotency_key LIKE ? AND kind = ? AND status = 'pending'";
+  std::vector<db::Param> params{like + "%", std::string(kJobKind)};
   if (!wanted.empty()) {
     sql += " AND idempotency_key NOT IN (";
     for (size_t i = 0; i < wanted.size(); ++i) {

@@ -114,6 +114,39 @@ else
   warn "no readable cal-webhook-secret-file: webhook receiver figures skipped"
 fi
 
+# Stripe events: unique signed checkout.session.completed events for sessions
+# we never opened (verified, stored durably, applied as "unmatched"); signed
+# now, inside Stripe's 5-minute tolerance for the length of the run.
+st_secret_file=$(conf_get "$RUN/etc/coach.conf" stripe-webhook-secret-file)
+gen_stripe_events() {  # FILE COUNT PREFIX
+  python3 - "$1" "$2" "$3" "$st_secret_file" <<'PY'
+import hashlib, hmac, json, sys, time
+out, n, prefix, secret_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+secret = open(secret_file, "rb").read().strip()
+t = int(time.time())
+with open(out, "w") as f:
+    for i in range(n):
+        body = {"id": "evt_%s_%d" % (prefix, i), "object": "event", "type": "checkout.session.completed",
+                "created": t, "livemode": False, "api_version": "2026-10-28.endive", "pending_webhooks": 1,
+                "data": {"object": {"id": "cs_%s_%d" % (prefix, i), "object": "checkout.session",
+                                    "status": "complete", "payment_status": "paid", "amount_total": 7500,
+                                    "currency": "usd", "metadata": {}}}}
+        raw = json.dumps(body, separators=(",", ":"))
+        sig = hmac.new(secret, ("%d.%s" % (t, raw)).encode(), hashlib.sha256).hexdigest()
+        f.write("t=%d,v1=%s\t%s\n" % (t, sig, raw))
+PY
+}
+if [ -n "$st_secret_file" ] && [ -r "$st_secret_file" ]; then
+  gen_stripe_events "$RUN/bench-stripe-warm.txt" 4000 "bench$(date +%s)w"
+  gen_stripe_events "$RUN/bench-stripe.txt" "${COACH_BENCH_EVENTS:-60000}" "$wh_tag"
+  names+=(stripe)
+  paths+=(/api/stripe/webhook)
+  scripts+=("$REPO/scripts/bench-webhooks.lua")
+  args+=("$RUN/bench-stripe.txt $THREADS Stripe-Signature /api/stripe/webhook")
+else
+  warn "no readable stripe-webhook-secret-file: Stripe receiver figures skipped"
+fi
+
 say "bench: warming up"
 for i in "${!paths[@]}"; do
   if [ -z "${scripts[$i]}" ]; then
@@ -122,6 +155,9 @@ for i in "${!paths[@]}"; do
   fi
   if [ "${names[$i]}" = webhooks ]; then
     wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- "$RUN/bench-webhooks-warm.txt" "$THREADS" >/dev/null
+  elif [ "${names[$i]}" = stripe ]; then
+    wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- "$RUN/bench-stripe-warm.txt" "$THREADS" \
+      Stripe-Signature /api/stripe/webhook >/dev/null
   elif [ -n "${scripts[$i]}" ]; then
     # shellcheck disable=SC2086
     wrk -t"$THREADS" -c"$CONNS" -d2s -s "${scripts[$i]}" "$base" -- ${args[$i]} >/dev/null
@@ -168,6 +204,13 @@ if [ -n "${rps[webhooks]:-}" ]; then
      WHERE booking_uid LIKE '$wh_tag-%' AND booking_uid NOT LIKE '$wh_tag-warm-%'" 2>/dev/null || true)
   read -r wh_stored wh_dups wh_done <<<"${wh_stats:-? ? ?}"
   say "webhooks: $wh_stored events stored ($wh_done applied), $wh_dups duplicate deliveries (wrapped past ${COACH_BENCH_EVENTS:-60000} generated)"
+fi
+if [ -n "${rps[stripe]:-}" ]; then
+  st_stats=$(mariadb --defaults-file="$RUN/secrets/client.cnf" --batch --skip-column-names -e \
+    "SELECT COUNT(*), COALESCE(SUM(status <> 'received'), 0) FROM stripe_events
+     WHERE event_id LIKE 'evt\\_${wh_tag}\\_%'" 2>/dev/null || true)
+  read -r st_stored st_done <<<"${st_stats:-? ?}"
+  say "stripe: $st_stored events stored ($st_done applied)"
 fi
 say ""
 say "wrk -t$THREADS -c$CONNS -d$DURATION, ${COACH_FCGI_CHILDREN:-2} FastCGI processes per endpoint, $(nproc) cores; raw output in $RUN/log/wrk-*.txt"
