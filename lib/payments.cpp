@@ -309,13 +309,21 @@ bool record_refund_object(db::Db& tx, const Pay& p, const Json::Value& re, int64
           {status, json::str(re, "failure_reason").empty() ? db::null() : db::Param(json::str(re, "failure_reason")),
            row->i64("id")});
   if (status == "succeeded") queue_mail(tx, p.id, "refund", row->i64("id"));
-  if (status == "failed" || status == "canceled")
+  if (status == "failed" || status == "canceled") {
+    // Stripe gives the money back to the charge (its amount_refunded drops):
+    // our copy of that figure may not count the failed refund any more, so
+    // the remainder can be refunded again.
+    tx.exec("UPDATE payments SET stripe_refunded_minor = LEAST(stripe_refunded_minor, "
+            "(SELECT COALESCE(SUM(amount_minor), 0) FROM payment_refunds WHERE payment_id = ? "
+            "AND status IN ('pending','succeeded'))) WHERE id = ?",
+            {p.id, p.id});
     // Money the agent was promised did not move: someone has to act (the
-    // receipt shows the refund as failed; an admin can refund again).
+    // payment API lists the refund as failed; an admin can refund again).
     log::error("payments: a refund failed at Stripe", {{"payment", std::to_string(p.id)},
                                                       {"refund", std::to_string(row->i64("id"))},
                                                       {"status", status},
                                                       {"reason", json::str(re, "failure_reason")}});
+  }
   return status == "succeeded";
 }
 

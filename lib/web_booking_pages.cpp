@@ -105,15 +105,9 @@ std::string safe_url(const std::string& u) {
 
 /* ---------------------------------------------------------------- money */
 
-int currency_decimals(const std::string& code) { return code == "JPY" ? 0 : 2; }
-
+/* "Free", or the amount in the currency's own minor unit (JPY, KRW: none). */
 std::string price_label(int64_t minor, const std::string& currency) {
-  if (minor <= 0) return "Free";
-  int dec = currency_decimals(currency);
-  if (dec == 0) return std::to_string(minor) + " " + currency;
-  std::string frac = std::to_string(minor % 100);
-  if (frac.size() < 2) frac.insert(0, "0");
-  return std::to_string(minor / 100) + "." + frac + " " + currency;
+  return minor <= 0 ? "Free" : payments::format_money(minor, currency);
 }
 
 /* ---------------------------------------------------------------- dates and zones */

@@ -21,6 +21,7 @@
 #include "availability.hpp"
 #include "json_util.hpp"
 #include "log.hpp"
+#include "payments.hpp"
 #include "slot_engine.hpp"
 #include "web.hpp"
 
@@ -228,7 +229,7 @@ std::string format_price(int64_t minor, const std::string& currency) {
 }
 
 std::string price_label(int64_t minor, const std::string& currency) {
-  return minor == 0 ? "Free" : format_price(minor, currency) + " " + currency;
+  return minor == 0 ? "Free" : payments::format_money(minor, currency);
 }
 
 /* ---- who the page is for ---- */

@@ -39,6 +39,7 @@ struct Fx {
   ~Fx() {
     try {
       stripe_ctl("/_emulator/delivery-mode", "{\"mode\":\"normal\"}");
+      stripe_ctl("/_emulator/refund-default-status", "{\"status\":\"succeeded\"}");
     } catch (...) {
     }
   }
@@ -732,4 +733,39 @@ BOOST_FIXTURE_TEST_CASE(moved_in_calcom_then_cancelled_here_is_still_refunded, F
   }));
   BOOST_TEST(http("DELETE", base_url() + "/api/cal/webhooks/" + hook.json()["data"]["subscription"]["id"].asString(),
                   s.coach.json).status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_refund_that_fails_at_stripe_can_be_made_again, Fx) {
+  auto s = booked_session("rfail", 5000, "USD", 4);
+  BOOST_TEST_REQUIRE(stripe_ctl("/_emulator/refund-default-status", "{\"status\":\"pending\"}").status == 200);
+  auto c = http("POST", base_url() + "/api/cal/bookings/" + s.uid + "/cancel", s.coach.json, "{}");
+  BOOST_TEST_REQUIRE(c.status == 200, c.body);
+  std::string re_id;
+  BOOST_TEST_REQUIRE(eventually([&] {
+    auto r = db.query_one("SELECT stripe_refund_id FROM payment_refunds WHERE payment_id = ? AND status = 'pending'",
+                          {s.pid});
+    if (r) re_id = r->str("stripe_refund_id");
+    return !re_id.empty();
+  }));
+  stripe_ctl("/_emulator/refund-default-status", "{\"status\":\"succeeded\"}");
+  auto f = stripe_ctl("/_emulator/refunds/" + re_id + "/status",
+                      "{\"status\":\"failed\",\"failure_reason\":\"expired_or_canceled_card\"}");
+  BOOST_TEST_REQUIRE(f.status == 200, f.body);
+  // The money never left: paid again, nothing counted as refunded; the failed refund is on the payment.
+  BOOST_TEST(eventually([&] {
+    return count("SELECT COUNT(*) AS n FROM payment_refunds WHERE payment_id = ? AND status = 'failed'", {s.pid}) == 1;
+  }));
+  BOOST_TEST(eventually([&] { return row(s.pid).str("status") == "paid"; }), row(s.pid).str("status"));
+  BOOST_TEST(row(s.pid).i64("refunded_minor") == 0);
+  const Json::Value pay = payment(s.agent, s.pid);
+  BOOST_TEST_REQUIRE(pay["refunds"].size() == 1u);
+  BOOST_TEST(pay["refunds"][0]["status"].asString() == "failed");
+  BOOST_TEST(pay["status"].asString() == "paid");
+  // An admin refunds the whole amount again, and it succeeds.
+  Person admin = person("admin");
+  auto again = http("POST", base_url() + "/api/payments/" + std::to_string(s.pid) + "/refund", admin.json,
+                    "{\"amountMinor\":5000,\"idempotencyKey\":\"again-" + crypto::random_hex(4) + "\"}");
+  BOOST_TEST_REQUIRE(again.status == 202, again.body);
+  BOOST_TEST(eventually([&] { return row(s.pid).str("status") == "refunded"; }), row(s.pid).str("status"));
+  BOOST_TEST(row(s.pid).i64("refunded_minor") == 5000);
 }

@@ -150,7 +150,8 @@ inline ValidationResult validate_endpoint(State& st, const Config& cfg, const st
     ep = *e;
     epoch = st.epoch;
     const int64_t now = emu_now_ms(st);
-    ts = std::to_string(now / 1000);
+    // Signed with the wall clock, as Zoom does: receivers check it against theirs.
+    ts = std::to_string(real_now_ms() / 1000);
     Json::Value env(Json::objectValue);
     env["event"] = "endpoint.url_validation";
     env["event_ts"] = static_cast<Json::Int64>(now);
@@ -254,7 +255,7 @@ inline void deliver_one(State& st, const Config& cfg, QueuedEvent q) {
     Endpoint* e = find_endpoint(st, q.endpoint_id);
     if (!e) return;
     ep = *e;
-    ts = std::to_string(emu_now_ms(st) / 1000);
+    ts = std::to_string(real_now_ms() / 1000);  // the wall clock, whatever /_emulator/clock says
     st.in_flight++;
   }
   SendResult r;
