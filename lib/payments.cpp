@@ -37,32 +37,19 @@ std::string upper(std::string s) {
   return s;
 }
 
-std::string iso_of(int64_t t) {
-  std::time_t s = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string day_of(int64_t t) {
-  std::time_t s = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%d %b %Y", &tm);
-  return buf;
-}
-
-std::string when_of(int64_t t) {
+/* Unix seconds as UTC text in strftime format fmt. */
+std::string utc_text(int64_t t, const char* fmt) {
   std::time_t s = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&s, &tm);
   char buf[48];
-  std::strftime(buf, sizeof buf, "%a %d %b %Y, %H:%M UTC", &tm);
+  std::strftime(buf, sizeof buf, fmt, &tm);
   return buf;
 }
+
+std::string iso_of(int64_t t) { return utc_text(t, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string day_of(int64_t t) { return utc_text(t, "%d %b %Y"); }
+std::string when_of(int64_t t) { return utc_text(t, "%a %d %b %Y, %H:%M UTC"); }
 
 /* "2026-12-16 04:00 America/Los_Angeles": the session time in the agent's zone. */
 std::string when_in(int64_t t, const std::string& zone) {

@@ -310,33 +310,6 @@ void on_booking_changed(db::Db& tx, const std::string& uid) {
   if (sid) refresh(tx, sid, h);
 }
 
-int sync_changed_bookings(db::Db& db, int max_rows) {
-  auto w = db.query_one("SELECT DATE_FORMAT(booking_watermark, '%Y-%m-%d %H:%i:%s.%f') AS wm FROM session_sync_state WHERE id = 1");
-  if (!w) return 0;
-  const std::string wm = ms_text(w->str("wm"));
-  auto rows = db.query("SELECT cal_uid, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS u FROM CalBooking "
-                       "WHERE updated_at > ? AND updated_at <= CURRENT_TIMESTAMP(3) - INTERVAL 2 SECOND "
-                       "ORDER BY updated_at, id LIMIT " + std::to_string(max_rows),
-                       {wm});
-  if (rows.empty()) return 0;
-  for (const auto& r : rows) {
-    try {
-      db.transaction([&](db::Db& tx) { on_booking_changed(tx, r.str("cal_uid")); });
-    } catch (const db::DbError& e) {
-      log::error("session sync failed", {{"booking_uid", r.str("cal_uid")}, {"what", e.what()}});
-      return static_cast<int>(rows.size());  // the watermark stays: retried next pass
-    }
-  }
-  const std::string last = ms_text(rows.back().str("u"));
-  // A full batch may have left rows with the same updated_at behind: step back 1 ms.
-  if (static_cast<int>(rows.size()) < max_rows)
-    db.exec("UPDATE session_sync_state SET booking_watermark = GREATEST(booking_watermark, ?) WHERE id = 1", {last});
-  else
-    db.exec("UPDATE session_sync_state SET booking_watermark = GREATEST(booking_watermark, ? - INTERVAL 1000 MICROSECOND) "
-            "WHERE id = 1", {last});
-  return static_cast<int>(rows.size());
-}
-
 Status record_evidence(db::Db& tx, const EvidenceIn& e) {
   const std::string at = norm_time(e.at_utc);
   if (at.empty()) return make_error(400, "invalid_evidence", "The evidence time is not 'YYYY-MM-DD HH:MM:SS[.mmm]'");

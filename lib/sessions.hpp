@@ -44,13 +44,6 @@ namespace coach::sessions {
  * facts Cal.com reported), moves or drops its reminders. Idempotent. */
 void on_booking_changed(db::Db& tx, const std::string& uid);
 
-/* Worker, every pass: runs on_booking_changed (one transaction each) for
- * CalBooking rows changed since the watermark in session_sync_state (rows
- * younger than 2 s wait for the next pass, so a transaction that commits late
- * is not skipped). A safety net for paths that change CalBooking without
- * calling booking_hooks::changed. Returns the number of rows looked at. */
-int sync_changed_bookings(db::Db& db, int max_rows = 200);
-
 /* Meeting evidence from Zoom (or any other source) about the session of
  * booking_uid (any uid of the chain). */
 enum class Evidence { meeting_started, meeting_ended, participant_joined, participant_left };

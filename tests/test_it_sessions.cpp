@@ -45,9 +45,7 @@ struct Fx {
     return r.json()["data"]["id"].asInt64();
   }
   std::vector<std::string> slots(const Person& c, int64_t et, const std::string& day) {
-    std::vector<std::string> out;
-    for (const auto& s : day_slot_starts(c.id, et, day)) out.push_back(norm_iso(s));
-    return out;
+    return day_slot_instants(c.id, et, day);
   }
   Booked book(const Person& agent, const Person& c, int64_t et, const std::string& start) {
     auto r = http("POST", base_url() + "/api/cal/bookings", agent.json,
@@ -82,16 +80,11 @@ struct Fx {
     auto r = db.query_one("SELECT s.status FROM CoachingSession s WHERE s.root_uid = ?", {uid});
     return r ? r->str("status") : "";
   }
-  /* Webhook-applied changes reach the session through the worker's sweep
-   * (sessions::sync_changed_bookings): wait up to 20 s for want. */
+  /* A webhook event is applied by the receiver (or, when it defers, by the
+   * worker) and reaches the session through booking_hooks: wait up to 20 s. */
   std::string wait_status(const std::string& uid, const std::string& want) {
-    std::string st;
-    for (int i = 0; i < 80; ++i) {
-      st = session_status(uid);
-      if (st == want) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    return st;
+    eventually([&] { return session_status(uid) == want; }, 20);
+    return session_status(uid);
   }
   int64_t session_id(const std::string& uid) {
     auto r = db.query_one("SELECT id FROM CoachingSession WHERE root_uid = ?", {uid});

@@ -61,9 +61,7 @@ struct Fx {
     return r.json()["data"]["id"].asInt64();
   }
   std::vector<std::string> slot_starts(const Person& c, int64_t et, const std::string& day) {
-    std::vector<std::string> out;
-    for (const auto& s : day_slot_starts(c.id, et, day)) out.push_back(norm_iso(s));
-    return out;
+    return day_slot_instants(c.id, et, day);
   }
   std::string book(const Person& agent, const Person& c, int64_t et, const std::string& start) {
     auto r = http("POST", base_url() + "/api/cal/bookings", agent.json,

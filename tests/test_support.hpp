@@ -158,6 +158,14 @@ inline std::vector<std::string> day_slot_starts(int64_t coach_id, int64_t event_
   return out;
 }
 
+/* The same as instants without a fraction ("...T09:00:00Z"), as the booking
+ * API takes them and tests compare them. */
+inline std::vector<std::string> day_slot_instants(int64_t coach_id, int64_t event_type_id, const std::string& day) {
+  std::vector<std::string> out;
+  for (const auto& s : day_slot_starts(coach_id, event_type_id, day)) out.push_back(norm_iso(s));
+  return out;
+}
+
 /* Polls f every 250 ms until it holds or timeout_s passed; f's last answer. */
 inline bool eventually(const std::function<bool()>& f, int timeout_s = 25) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);

@@ -23,7 +23,6 @@
 #include "meetings.hpp"
 #include "reconcile.hpp"
 #include "session_reminders.hpp"
-#include "sessions.hpp"
 #include "webhooks.hpp"
 
 namespace {
@@ -137,7 +136,6 @@ int run_pass(const Config& cfg, db::Db& db, calcom::Client& cal, const std::stri
     queue_coach_syncs(db);
     queue_reconciles(db);
     queue_zoom_sweep(db);
-    n += sessions::sync_changed_bookings(db) > 0 ? 1 : 0;  // sessions follow CalBooking changes from any path
     n += payments::process_due_events(cfg, db);   // Stripe events not applied by the receiver
     payments::queue_reconciles(cfg, db);          // payments pending past their checkout expiry; Cal.com-side cancels
     for (const auto& job : jobs::claim(db, worker_id, {"onboard_coach", "refresh_tokens", "sync_coach", "send_email",
