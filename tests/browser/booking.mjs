@@ -25,8 +25,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  WAIT_MS, BASE, CLERK, CHROMIUM, RUN_DIR, INTERNAL_ERROR_TEXT, check, note, step, sleep, screenshotDir, screenshotFile,
-  startWatchdog, launch, navigation, signInButton, checkVisited, checkNoServerErrors, run,
+  WAIT_MS, BASE, CLERK, CHROMIUM, RUN_DIR, check, note, step, sleep, screenshotDir,
+  startWatchdog, launch, navigation, auditor, signInButton, checkVisited, checkNoServerErrors, run,
 } from './lib/common.mjs';
 
 const MAIL_WAIT_MS = 20_000;       // e-mails must arrive within this
@@ -39,7 +39,6 @@ const ICS_DOMAIN = 'coach-marketplace';
 
 // ---------------------------------------------------------------- screenshots
 const shotDir = screenshotDir('booking', ', and the e-mail checks cannot run');
-let shotNo = 0;
 
 // ---------------------------------------------------------------- the Maildir
 const mailDir = RUN_DIR ? path.join(RUN_DIR, 'mail', 'new') : '';
@@ -171,19 +170,7 @@ async function main() {
   });
   const page = await context.newPage();
 
-  async function audit(label) {
-    shotNo++;
-    const file = screenshotFile(shotDir, 'booking', shotNo, label);
-    try {
-      await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
-    } catch (e) {
-      note(`screenshot ${file} failed: ${e.message.split('\n')[0]}`);
-    }
-    const text = await page.locator('body').innerText().catch(() => '');
-    const title = (await page.title()).trim();
-    visited.push({ label, url: page.url(), title, internalError: text.includes(INTERNAL_ERROR_TEXT) });
-    return { text, title };
-  }
+  const audit = auditor(page, shotDir, 'booking', visited);
 
   const { goto, clickAndWait } = navigation(page, audit);
 
@@ -307,7 +294,7 @@ async function main() {
   // ---- 6. every page: a <title>, no internal error; no response >= 500
   checkVisited(visited);
   checkNoServerErrors(responses);
-  note(`screenshots: ${shotDir} (${shotNo} files)`);
+  note(`screenshots: ${shotDir} (${audit.shots()} files)`);
 }
 
 await run(main);

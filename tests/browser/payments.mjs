@@ -15,8 +15,8 @@
 // Output: one "ok - ..." / "not ok - ..." line per check, "# ..." notes, and a
 // last line "N passed, M failed". Exit 1 if any check failed.
 import {
-  WAIT_MS, BASE, CLERK, CHROMIUM, INTERNAL_ERROR_TEXT, check, note, step, sleep, screenshotDir, screenshotFile,
-  startWatchdog, launch, navigation, signInButton, checkVisited, checkNoServerErrors, run,
+  WAIT_MS, BASE, CLERK, CHROMIUM, check, note, step, sleep, screenshotDir,
+  startWatchdog, launch, navigation, auditor, signInButton, checkVisited, checkNoServerErrors, run,
 } from './lib/common.mjs';
 
 const RUN_LIMIT_MS = 170_000;
@@ -26,7 +26,6 @@ const SESSION_TITLE = 'Strategy session';
 const PRICE = '75.00 USD';
 
 const shotDir = screenshotDir('payments');
-let shotNo = 0;
 const responses = [];
 const visited = [];
 
@@ -39,19 +38,7 @@ async function main() {
   });
   const page = await context.newPage();
 
-  async function audit(label) {
-    shotNo++;
-    const file = screenshotFile(shotDir, 'payments', shotNo, label);
-    try {
-      await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
-    } catch (e) {
-      note(`screenshot ${file} failed: ${e.message.split('\n')[0]}`);
-    }
-    const text = await page.locator('body').innerText().catch(() => '');
-    const title = (await page.title()).trim();
-    visited.push({ label, url: page.url(), title, internalError: text.includes(INTERNAL_ERROR_TEXT) });
-    return { text, title };
-  }
+  const audit = auditor(page, shotDir, 'payments', visited);
   const { goto, clickAndWait } = navigation(page, audit);
   const text = async (sel) => (await page.locator(sel).first().innerText().catch(() => '')).trim();
 
@@ -141,7 +128,7 @@ async function main() {
 
   checkVisited(visited);
   checkNoServerErrors(responses);
-  note(`screenshots: ${shotDir} (${shotNo} files)`);
+  note(`screenshots: ${shotDir} (${audit.shots()} files)`);
 }
 
 await run(main);

@@ -21,8 +21,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
-  WAIT_MS, BASE, CLERK, CHROMIUM, RUN_DIR, INTERNAL_ERROR_TEXT, check, note, step, sleep, screenshotDir, screenshotFile,
-  startWatchdog, launch, navigation, signInButton, checkVisited, checkNoServerErrors, run,
+  WAIT_MS, BASE, CLERK, CHROMIUM, RUN_DIR, check, note, step, sleep, screenshotDir,
+  startWatchdog, launch, navigation, auditor, signInButton, checkVisited, checkNoServerErrors, run,
 } from './lib/common.mjs';
 
 const RUN_LIMIT_MS = 170_000;
@@ -33,7 +33,6 @@ const SESSION_TITLE = 'Intro call';
 const ZOOM = (process.env.COACH_ZOOM_URL || '').replace(/\/+$/, '');
 
 const shotDir = screenshotDir('sessions');
-let shotNo = 0;
 const responses = [];
 const visited = [];
 
@@ -79,17 +78,7 @@ async function main() {
   const context = await launch((r) => responses.push({ url: r.url(), status: r.status(), method: r.request().method() }));
   const page = await context.newPage();
 
-  async function audit(label) {
-    shotNo++;
-    try {
-      await page.screenshot({ path: screenshotFile(shotDir, 'sessions', shotNo, label), fullPage: true, timeout: WAIT_MS });
-    } catch (e) {
-      note(`screenshot failed: ${e.message.split('\n')[0]}`);
-    }
-    const text = await page.locator('body').innerText().catch(() => '');
-    visited.push({ label, url: page.url(), title: (await page.title()).trim(), internalError: text.includes(INTERNAL_ERROR_TEXT) });
-    return { text };
-  }
+  const audit = auditor(page, shotDir, 'sessions', visited);
   const { goto, clickAndWait } = navigation(page, audit);
   const text = async (sel) => (await page.locator(sel).first().innerText().catch(() => '')).trim();
 
@@ -224,7 +213,7 @@ async function main() {
 
   checkVisited(visited);
   checkNoServerErrors(responses);
-  note(`screenshots: ${shotDir} (${shotNo} files)`);
+  note(`screenshots: ${shotDir} (${audit.shots()} files)`);
 }
 
 await run(main);

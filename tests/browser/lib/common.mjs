@@ -84,6 +84,28 @@ export function screenshotFile(dir, prefix, no, label) {
   return path.join(dir, `${prefix}-${String(no).padStart(2, '0')}-${label.replace(/[^A-Za-z0-9_-]+/g, '-')}.png`);
 }
 
+// After each page load: a numbered screenshot, and the page's URL, <title> and
+// whether it shows the internal-error text, recorded in visited (checkVisited
+// reads them). audit.shots() is the number of screenshots taken.
+export function auditor(page, dir, prefix, visited) {
+  let shots = 0;
+  const audit = async (label) => {
+    shots++;
+    const file = screenshotFile(dir, prefix, shots, label);
+    try {
+      await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
+    } catch (e) {
+      note(`screenshot ${file} failed: ${e.message.split('\n')[0]}`);
+    }
+    const text = await page.locator('body').innerText().catch(() => '');
+    const title = (await page.title()).trim();
+    visited.push({ label, url: page.url(), title, internalError: text.includes(INTERNAL_ERROR_TEXT) });
+    return { text, title };
+  };
+  audit.shots = () => shots;
+  return audit;
+}
+
 // ---------------------------------------------------------------- the run
 let browser;
 
